@@ -1,0 +1,1 @@
+//! Compile-pass and compile-fail tests of the `#[stage]` and `workflow!` macros; see `tests/ui.rs`.

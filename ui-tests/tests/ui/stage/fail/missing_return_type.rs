@@ -1,0 +1,8 @@
+use workflow_core::prelude::*;
+
+#[stage]
+async fn extract(input: String) {
+    let _ = input;
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use workflow_core::prelude::*;
+
+#[stage]
+struct Extract;
+
+fn main() {}

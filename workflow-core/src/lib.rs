@@ -1,0 +1,73 @@
+//! A typed, durable workflow engine.
+//!
+//! Stages are `async fn`s annotated with [`macro@stage`]; workflows chain them with [`workflow!`]
+//! (`a >> b >> (c | d) >> e`). Inside a stage, `ctx.require::<other_stage>()` returns that stage's typed
+//! output, and reading a stage that does not run earlier, or chaining mismatched types, is a compile error.
+//!
+//! ```
+//! use workflow_core::prelude::*;
+//!
+//! #[derive(Serialize, Deserialize, JsonSchema)]
+//! pub struct DocInput { pub url: String }
+//! #[derive(Serialize, Deserialize, JsonSchema)]
+//! pub struct Extracted { pub text: String, pub word_count: usize }
+//!
+//! /// Extracts text content from a document URL.
+//! #[stage(id = "extract-text")]
+//! async fn extract_text(ctx: &StageContext, input: DocInput) -> Result<Extracted, StageError> {
+//!     ctx.info(format!("fetching {}", input.url));
+//!     let text = format!("contents of {}", input.url);
+//!     Ok(Extracted { word_count: text.split_whitespace().count(), text })
+//! }
+//!
+//! /// Summarizes the extracted text.
+//! #[stage]
+//! async fn summarize(ctx: &StageContext) -> Result<String, StageError> {
+//!     let extracted = ctx.require::<extract_text>()?;
+//!     Ok(extracted.text.chars().take(12).collect())
+//! }
+//!
+//! workflow! {
+//!     /// Extracts and summarizes documents.
+//!     pub Summarizer = "summarizer" {
+//!         input: DocInput,
+//!         stages: extract_text >> summarize,
+//!     }
+//! }
+//!
+//! assert_eq!(Summarizer::definition().execution_plan(), [["extract-text"], ["summarize"]]);
+//! ```
+//!
+//! Modules: [`definition`] (stages, workflows, contexts, presets), [`ports`] (storage traits), and, with
+//! the `testing` feature, [`testing`] (in-memory adapters and stage test helpers).
+
+// Lets the macro expansions (`::workflow_core::…`) resolve inside this crate, including its unit tests.
+extern crate self as workflow_core;
+
+pub mod definition;
+pub mod ports;
+pub mod prelude;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use definition::config::{ConfigError, ConfigErrors};
+pub use definition::context::{CheckContext, StageContext, StageEnv, StageRunInfo};
+pub use definition::dyn_stage::{CheckOutcome, DynStage, StageHandle, StageSchemas, StepOutcome};
+pub use definition::error::StageError;
+pub use definition::outputs::StageOutputs;
+pub use definition::presets;
+pub use definition::record::{
+    Actor, Annotation, LogEntry, LogLevel, ProgressUpdate, Recorded, Recorder,
+};
+pub use definition::stage::{
+    BatchStep, Completion, NoConfig, PollSettings, Stage, StageData, StageMode, Suspend,
+};
+pub use definition::storage::StageStorage;
+pub use definition::workflow::{
+    StageNode, Workflow, WorkflowBuilder, WorkflowDefinition, WorkflowIo, decode_output,
+};
+pub use workflow_macros::{stage, workflow};

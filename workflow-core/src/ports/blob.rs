@@ -1,0 +1,98 @@
+//! The [`BlobStore`] port: JSON values under string keys (stage outputs, artifacts, stage storage).
+
+use super::error::StoreError;
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// Stores JSON values under keys such as `workflow-v2/<workflowType>/<runId>/<stageId>/output.json`.
+///
+/// Unlike the TypeScript engine, whose implementations disagree on a missing key (in-memory throws, S3
+/// returns `undefined`), every implementation here returns `Ok(None)` from [`get`](BlobStore::get).
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores `value` under `key`, replacing any previous value.
+    async fn put(&self, key: &str, value: &Value) -> Result<(), StoreError>;
+    /// The value under `key`, or `None`.
+    async fn get(&self, key: &str) -> Result<Option<Value>, StoreError>;
+    /// Whether `key` holds a value.
+    async fn has(&self, key: &str) -> Result<bool, StoreError>;
+    /// Removes `key`; removing a missing key is not an error.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Every key that starts with `prefix`, sorted.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Removes every key under `prefix`; returns how many were removed.
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, StoreError> {
+        let keys = self.list(prefix).await?;
+        for key in &keys {
+            self.delete(key).await?;
+        }
+        Ok(keys.len())
+    }
+}
+
+/// The blob key layout of the TypeScript engine (reference §7.1).
+pub mod keys {
+    /// `workflow-v2/<workflowType>/<runId>/<stageId>/`: everything a stage stored.
+    pub fn stage_prefix(workflow_type: &str, run_id: &str, stage_id: &str) -> String {
+        format!("workflow-v2/{workflow_type}/{run_id}/{stage_id}/")
+    }
+
+    /// `workflow-v2/<workflowType>/<runId>/<stageId>/<suffix>`; the suffix defaults to `output.json`.
+    pub fn stage_key(
+        workflow_type: &str,
+        run_id: &str,
+        stage_id: &str,
+        suffix: Option<&str>,
+    ) -> String {
+        format!(
+            "{}{}",
+            stage_prefix(workflow_type, run_id, stage_id),
+            suffix.unwrap_or("output.json")
+        )
+    }
+
+    /// `…/<stageId>/artifacts/<encodeURIComponent(name)>.json`.
+    pub fn artifact_key(workflow_type: &str, run_id: &str, stage_id: &str, name: &str) -> String {
+        let suffix = format!("artifacts/{}.json", encode_uri_component(name));
+        stage_key(workflow_type, run_id, stage_id, Some(&suffix))
+    }
+
+    /// JavaScript's `encodeURIComponent`: percent-encodes UTF-8 bytes except `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
+    pub fn encode_uri_component(text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        for byte in text.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
+                out.push(byte as char);
+            } else {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn key_layout_matches_the_typescript_engine() {
+            assert_eq!(
+                stage_key("doc", "r1", "extract", None),
+                "workflow-v2/doc/r1/extract/output.json"
+            );
+            assert_eq!(
+                stage_key("doc", "r1", "extract", Some("x.json")),
+                "workflow-v2/doc/r1/extract/x.json"
+            );
+            assert_eq!(
+                artifact_key("doc", "r1", "extract", "raw text/é"),
+                "workflow-v2/doc/r1/extract/artifacts/raw%20text%2F%C3%A9.json"
+            );
+            assert_eq!(
+                encode_uri_component("a-b_c.d!e~f*g'h(i)"),
+                "a-b_c.d!e~f*g'h(i)"
+            );
+        }
+    }
+}
