@@ -1,5 +1,7 @@
 //! Compile-pass and compile-fail cases of `#[stage]` and `workflow!`, run by trybuild. The `.stderr`
 //! snapshots quote rustc's exact wording, so they are pinned to the toolchain in `rust-toolchain.toml`.
+//! They are also the test of DESIGN §5.2: missing dependencies, type mismatches and duplicate ids are
+//! compile errors.
 
 use std::process::Command;
 
@@ -16,7 +18,7 @@ fn rustc_version() -> String {
 }
 
 #[test]
-fn ui() {
+fn ui_design_difference_2_stage_graph_mistakes_do_not_compile() {
     let version = rustc_version();
     assert!(
         version.starts_with(&format!("rustc {PINNED_RUSTC} ")),

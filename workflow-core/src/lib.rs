@@ -45,10 +45,15 @@
 extern crate self as workflow_core;
 
 pub mod definition;
+pub mod events;
+pub mod hosts;
+pub mod ids;
+pub mod kernel;
 pub mod ports;
 pub mod prelude;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod time;
 
 #[doc(hidden)]
 #[path = "private.rs"]

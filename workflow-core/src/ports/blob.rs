@@ -52,9 +52,41 @@ pub mod keys {
         )
     }
 
-    /// `…/<stageId>/artifacts/<encodeURIComponent(name)>.json`.
-    pub fn artifact_key(workflow_type: &str, run_id: &str, stage_id: &str, name: &str) -> String {
-        let suffix = format!("artifacts/{}.json", encode_uri_component(name));
+    /// The folder of one delivery of a stage's job inside the stage folder: none for the first delivery
+    /// (the reference layout), `attempt-<n>/` for redeliveries, so that a worker that lost its lease cannot
+    /// overwrite the blobs its successor wrote.
+    fn delivery_folder(delivery: Option<i32>) -> String {
+        delivery
+            .filter(|attempt| *attempt > 1)
+            .map(|attempt| format!("attempt-{attempt}/"))
+            .unwrap_or_default()
+    }
+
+    /// Where a stage's output is stored: `…/<stageId>/output.json` (or `…/<stageId>/attempt-<n>/output.json`
+    /// for a redelivered job).
+    pub fn output_key(
+        workflow_type: &str,
+        run_id: &str,
+        stage_id: &str,
+        delivery: Option<i32>,
+    ) -> String {
+        let suffix = format!("{}output.json", delivery_folder(delivery));
+        stage_key(workflow_type, run_id, stage_id, Some(&suffix))
+    }
+
+    /// `…/<stageId>/artifacts/<encodeURIComponent(name)>.json` (under `attempt-<n>/` for a redelivered job).
+    pub fn artifact_key(
+        workflow_type: &str,
+        run_id: &str,
+        stage_id: &str,
+        name: &str,
+        delivery: Option<i32>,
+    ) -> String {
+        let suffix = format!(
+            "{}artifacts/{}.json",
+            delivery_folder(delivery),
+            encode_uri_component(name)
+        );
         stage_key(workflow_type, run_id, stage_id, Some(&suffix))
     }
 
@@ -86,8 +118,20 @@ pub mod keys {
                 "workflow-v2/doc/r1/extract/x.json"
             );
             assert_eq!(
-                artifact_key("doc", "r1", "extract", "raw text/é"),
+                artifact_key("doc", "r1", "extract", "raw text/é", None),
                 "workflow-v2/doc/r1/extract/artifacts/raw%20text%2F%C3%A9.json"
+            );
+            assert_eq!(
+                output_key("doc", "r1", "s", Some(1)),
+                "workflow-v2/doc/r1/s/output.json"
+            );
+            assert_eq!(
+                output_key("doc", "r1", "s", Some(3)),
+                "workflow-v2/doc/r1/s/attempt-3/output.json"
+            );
+            assert_eq!(
+                artifact_key("doc", "r1", "s", "a", Some(2)),
+                "workflow-v2/doc/r1/s/attempt-2/artifacts/a.json"
             );
             assert_eq!(
                 encode_uri_component("a-b_c.d!e~f*g'h(i)"),

@@ -81,6 +81,7 @@ pub fn expand(model: &StageModel) -> TokenStream {
     let requires_impls = deps.iter().map(|dep| {
         quote_spanned! {dep.span()=>
             #(#cfg_attrs)*
+            #[diagnostic::do_not_recommend]
             impl #private::Requires<#dep> for #ident {}
         }
     });
@@ -138,6 +139,7 @@ pub fn expand(model: &StageModel) -> TokenStream {
         }
 
         #(#cfg_attrs)*
+        #[diagnostic::do_not_recommend]
         impl #private::Stage for #ident {
             type Input = #input_ty;
             type Output = #output_ty;

@@ -56,6 +56,7 @@ pub fn expand(model: &WorkflowModel) -> TokenStream {
         at_stage(
             stage,
             quote! {
+                #[diagnostic::do_not_recommend]
                 impl #private::InWorkflow<#ident> for #path {
                     type Group = #group;
                 }

@@ -1,0 +1,154 @@
+//! `run.rerunFrom` (reference §5.5): deletes the stage rows of a group and every later group, restarts the
+//! run at that group with the next attempt number, and removes the deleted stages' blobs after commit.
+
+use crate::kernel::dispatch::{Command, Idempotency, Token};
+use crate::kernel::groups::{CreateMode, GroupSpec};
+use crate::kernel::{Kernel, KernelError};
+use crate::ports::blob::keys;
+use crate::ports::{EventKind, RunUpdate, Status, WorkflowEvent};
+use serde::{Deserialize, Serialize};
+
+/// Reruns a completed or failed run from a stage's group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunRerunFrom {
+    /// The run.
+    pub workflow_run_id: String,
+    /// The stage whose group is rerun (with every later group).
+    pub from_stage_id: String,
+    /// A repeat with the same key returns the first result.
+    pub idempotency_key: Option<String>,
+}
+
+impl RunRerunFrom {
+    /// Reruns `run_id` from `stage_id`.
+    pub fn new(run_id: impl Into<String>, stage_id: impl Into<String>) -> Self {
+        RunRerunFrom {
+            workflow_run_id: run_id.into(),
+            from_stage_id: stage_id.into(),
+            idempotency_key: None,
+        }
+    }
+
+    /// Makes the rerun idempotent.
+    #[must_use]
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+}
+
+/// What the rerun removed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRerun {
+    /// The run.
+    pub workflow_run_id: String,
+    /// The stage it restarts from.
+    pub from_stage_id: String,
+    /// The stage ids whose rows were deleted.
+    pub deleted_stages: Vec<String>,
+}
+
+impl Command for RunRerunFrom {
+    type Output = RunRerun;
+    const TYPE: &'static str = "run.rerunFrom";
+
+    fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+
+    async fn handle(
+        self,
+        kernel: &Kernel,
+        idempotency: Option<&Idempotency>,
+        _: Token,
+    ) -> Result<RunRerun, KernelError> {
+        let ports = kernel.ports();
+        let now = ports.clock.now();
+        let mut tx = ports.persistence.begin().await?;
+        let run = tx
+            .get_run(&self.workflow_run_id)
+            .await?
+            .ok_or_else(|| KernelError::RunNotFound(self.workflow_run_id.clone()))?;
+        if !matches!(run.status, Status::Completed | Status::Failed) {
+            return Err(KernelError::RerunNotAllowed(run.status));
+        }
+        let definition = ports
+            .registry
+            .workflow(&run.workflow_id)
+            .ok_or_else(|| KernelError::WorkflowNotFound(run.workflow_id.clone()))?;
+        let group = definition
+            .execution_group(&self.from_stage_id)
+            .ok_or_else(|| KernelError::StageNotFound {
+                stage_id: self.from_stage_id.clone(),
+                workflow_id: run.workflow_id.clone(),
+            })?;
+        let existing = tx.stages_by_run(&run.id).await?;
+        if group > 1
+            && !existing
+                .iter()
+                .any(|stage| (stage.execution_group as u32) < group)
+        {
+            return Err(KernelError::RerunWithoutPrevious(self.from_stage_id));
+        }
+        let deleted = tx.delete_stages_from_group(&run.id, group as i32).await?;
+        let attempt = deleted
+            .iter()
+            .map(|stage| stage.attempt)
+            .max()
+            .map_or(0, |max| max + 1);
+        let update = RunUpdate {
+            status: Some(Status::Running),
+            started_at: Some(Some(now)),
+            completed_at: Some(None),
+            duration: Some(None),
+            output: Some(None),
+            total_cost: Some(0.0),
+            total_tokens: Some(0),
+        };
+        let run = tx.update_run(&run.id, update, None, now).await?;
+        // Jobs left over from the previous execution of these stages must not run again.
+        ports.jobs.cancel_by_run(&mut *tx, &run.id, now).await?;
+        kernel
+            .prepare_group(
+                &mut *tx,
+                &definition,
+                &run,
+                GroupSpec {
+                    group,
+                    attempt,
+                    mode: CreateMode::Create,
+                },
+                now,
+            )
+            .await?;
+        let output = RunRerun {
+            workflow_run_id: run.id.clone(),
+            from_stage_id: self.from_stage_id,
+            deleted_stages: deleted.iter().map(|stage| stage.stage_id.clone()).collect(),
+        };
+        let event = WorkflowEvent {
+            kind: EventKind::WorkflowStarted {},
+            timestamp: now,
+            workflow_run_id: run.id.clone(),
+        };
+        kernel
+            .commit(
+                tx,
+                &[event],
+                &Kernel::causation_id(idempotency),
+                idempotency.map(|i| (i, &output)),
+            )
+            .await?;
+        ports.jobs.notify_enqueued();
+
+        for stage in &deleted {
+            let prefix = keys::stage_prefix(&run.workflow_type, &run.id, &stage.stage_id);
+            if let Err(error) = ports.blobs.delete_prefix(&prefix).await {
+                tracing::warn!(run_id = %run.id, %prefix, %error, "could not delete the blobs of a rerun stage");
+            }
+        }
+        tracing::info!(run_id = %run.id, from = %output.from_stage_id, attempt, "run rerun");
+        Ok(output)
+    }
+}

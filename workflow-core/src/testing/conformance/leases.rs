@@ -1,0 +1,112 @@
+//! `lease.reapStale` (reference §5.8) and job fencing (DESIGN §5.8).
+
+use super::fixtures::{self, release_gate, wait_until_gated};
+use super::harness::{BackendFactory, Harness};
+use crate::hosts::{JobRunOutcome, execute_job};
+use crate::kernel::LeaseReapStale;
+use crate::ports::Status;
+use serde_json::json;
+use std::time::Duration;
+
+async fn reap(h: &Harness) -> usize {
+    h.kernel
+        .dispatch(LeaseReapStale {
+            stale_threshold: Duration::from_secs(300),
+        })
+        .await
+        .unwrap()
+        .released
+}
+
+/// A lease not refreshed for the threshold is released (attempt kept); a refreshed one survives.
+pub async fn stale_leases_are_released(factory: &dyn BackendFactory) {
+    let h = Harness::new(factory).await;
+    let run_id = h.create("conformance-linear", json!({})).await;
+    h.claim().await;
+    let job = h.dequeue().await.unwrap();
+    h.advance(Duration::from_secs(200));
+    assert!(
+        h.backend
+            .jobs
+            .touch(&job.lease(), h.clock_now())
+            .await
+            .unwrap(),
+        "heartbeat of a held lease"
+    );
+    h.advance(Duration::from_secs(200));
+    assert_eq!(reap(&h).await, 0, "a heartbeating job survives");
+    h.advance(Duration::from_secs(101));
+    assert_eq!(reap(&h).await, 1);
+    let released = h.jobs(&run_id).await.remove(0);
+    assert_eq!(
+        (
+            released.status,
+            released.attempt,
+            released.worker_id,
+            released.locked_at
+        ),
+        (Status::Pending, 1, None, None)
+    );
+    let again = h.dequeue().await.unwrap();
+    assert_eq!(again.attempt, 2, "the next dequeue increments the attempt");
+}
+
+/// **DESIGN §5.8** — a worker whose lease was released and re-taken cannot write its late result: its
+/// writes carry the attempt it dequeued (the fencing token) and are refused; the new holder's result counts.
+pub async fn design_difference_8_stale_workers_are_fenced(factory: &dyn BackendFactory) {
+    let h = Harness::new(factory).await;
+    let run_id = h
+        .create("conformance-linear", json!({ "value": 1, "gate": true }))
+        .await;
+    h.claim().await;
+    let stale_job = h.dequeue().await.unwrap();
+    let (kernel, host) = (h.kernel.clone(), h.host.clone());
+    let stale = tokio::spawn(async move { execute_job(&kernel, &host, stale_job).await });
+    wait_until_gated(&run_id).await;
+    // The first worker stops heartbeating; its lease is released and another worker takes the job.
+    h.advance(Duration::from_secs(301));
+    assert_eq!(reap(&h).await, 1);
+    let fresh_job = h.dequeue().await.unwrap();
+    assert_eq!(fresh_job.attempt, 2);
+    assert!(
+        !h.backend
+            .jobs
+            .touch(
+                &crate::ports::JobLease {
+                    job_id: fresh_job.id.clone(),
+                    attempt: 1
+                },
+                h.clock_now()
+            )
+            .await
+            .unwrap()
+    );
+    release_gate(&run_id);
+    let stale = stale.await.unwrap();
+    assert_eq!(stale.outcome, JobRunOutcome::Ghost);
+    assert!(stale.error.unwrap().contains("lost its lease (attempt 1)"));
+    assert_eq!(
+        h.stage(&run_id, "first").await.status,
+        Status::Running,
+        "the stale result was not written"
+    );
+    let (kernel, host) = (h.kernel.clone(), h.host.clone());
+    let fresh = tokio::spawn(async move { execute_job(&kernel, &host, fresh_job).await });
+    wait_until_gated(&run_id).await;
+    release_gate(&run_id);
+    assert_eq!(fresh.await.unwrap().outcome, JobRunOutcome::Completed);
+    let stage = h.stage(&run_id, "first").await;
+    assert_eq!(stage.status, Status::Completed);
+    let key = stage.output_data.unwrap()["_artifactKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        key.ends_with("/first/attempt-2/output.json"),
+        "a redelivery writes its own blobs: {key}"
+    );
+    assert_eq!(h.blob(&key).await.unwrap()["value"], 2);
+    assert_eq!(h.jobs(&run_id).await[0].status, Status::Completed);
+    assert_eq!(fixtures::executions(&run_id, "first"), 2);
+    assert_eq!(h.drive(&run_id).await.status, Status::Completed);
+}
