@@ -1,18 +1,28 @@
 //! The document processor of the upstream README, declared with `workflow!` over stages from the
-//! `workflow_examples` library crate, run end to end by a worker host.
+//! `workflow_examples` library crate, run end to end by a worker host on a real database.
 //!
-//! Run with `cargo run --example document_processor`.
+//! ```sh
+//! cargo run --example document_processor                      # SQLite file ./document_processor.db
+//! cargo run --example document_processor -- --database-url postgres://postgres@127.0.0.1:5432/test
+//! DATABASE_URL=postgres://… cargo run --example document_processor
+//! cargo run --example document_processor -- --help
+//! ```
+//!
+//! The SQLite file is created and migrated on first run; no server is needed. PostgreSQL databases are
+//! migrated the same way (the schema is the one Prisma creates for `@bratsos/workflow-engine`).
 
-use std::sync::Arc;
+use clap::Parser;
+use clap::builder::PossibleValuesParser;
+use std::process::ExitCode;
 use std::time::Duration;
+use tokio::sync::oneshot;
 use workflow_core::events::BroadcastEventSink;
 use workflow_core::hosts::{HostConfig, WaitOptions, WorkerHost};
-use workflow_core::kernel::{Kernel, RunCreate};
-use workflow_core::ports::{EventKind, Registry};
+use workflow_core::kernel::{Kernel, OutboxFlush, RunCreate};
+use workflow_core::ports::{EventEnvelope, EventKind, Registry, Status};
 use workflow_core::prelude::*;
-use workflow_core::testing::InMemoryStore;
 use workflow_examples::document::{
-    DocInput, DocumentReport, aggregate, extract_text, keywords, sentiment, summarize,
+    DocInput, DocumentReport, LIBRARY, aggregate, extract_text, keywords, sentiment, summarize,
 };
 
 workflow! {
@@ -24,48 +34,86 @@ workflow! {
     }
 }
 
+/// Runs the document processor once and prints its progress and typed output.
+#[derive(Parser)]
+#[command(
+    about = "Runs the document processor of the upstream README once, on SQLite or PostgreSQL."
+)]
+struct Args {
+    /// Where runs are stored: `sqlite:<path>` (created and migrated if missing) or
+    /// `postgres://user@host/database`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite:document_processor.db"
+    )]
+    database_url: String,
+    /// The document to process, from the example's built-in library (it needs no network).
+    #[arg(
+        long,
+        default_value = LIBRARY[0].0,
+        value_parser = PossibleValuesParser::new(LIBRARY.iter().map(|(url, _)| *url)),
+    )]
+    document: String,
+}
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let store = Arc::new(InMemoryStore::new());
-    let events = Arc::new(BroadcastEventSink::new(1024));
+async fn main() -> ExitCode {
+    match process(Args::parse()).await {
+        Ok(report) => {
+            println!("summary:   {}", report.summary);
+            println!(
+                "sentiment: {} ({:+.2})",
+                report.sentiment.label, report.sentiment.score
+            );
+            println!("keywords:  {}", report.keywords.join(", "));
+            println!("words:     {}", report.word_count);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens (creating and migrating) the database, runs one document through the workflow with a worker host,
+/// prints progress, and returns the typed report.
+async fn process(args: Args) -> Result<DocumentReport, Box<dyn std::error::Error>> {
+    let storage = workflow_prisma_compat::open(&args.database_url).await?;
+    println!(
+        "database {}",
+        workflow_prisma_compat::store_url(&args.database_url)
+    );
+
+    let events = std::sync::Arc::new(BroadcastEventSink::new(1024));
     let kernel = Kernel::builder()
-        .persistence(store.clone())
-        .job_transport(store.clone())
-        .blob_store(store.clone())
+        .storage(storage)
         .event_sink(events.clone())
         .registry(Registry::new().with::<DocumentProcessor>())
         .build()?;
 
-    // Print progress as the outbox delivers it.
-    let mut subscription = events.subscribe();
-    tokio::spawn(async move {
-        while let Ok(envelope) = subscription.recv().await {
-            if let Ok(event) = envelope.event()
-                && let EventKind::StageProgress {
-                    stage_id,
-                    progress,
-                    message,
-                    ..
-                } = event.kind
-            {
-                println!("  [{stage_id}] {:>3.0}% {message}", progress * 100.0);
-            }
-        }
-    });
+    // A fresh idempotency key per invocation: the database outlives this process, and a fixed key would
+    // replay the first invocation's run.
+    let input = DocInput {
+        url: args.document.clone(),
+    };
+    let command = RunCreate::of(workflow_core::ids::uuid(), DocumentProcessor, &input)
+        .config(serde_json::json!({ "keywords": { "topK": 4 } }));
+    let run_id = kernel.dispatch(command).await?.workflow_run_id;
+    println!("processing {} as run {run_id}", input.url);
+
+    // Print this run's progress as the outbox delivers it (the database may hold other runs' events).
+    let (stop_printer, stopped) = oneshot::channel();
+    let printer = tokio::spawn(print_progress(events.subscribe(), run_id.clone(), stopped));
 
     let config = HostConfig {
         orchestration_interval: Duration::from_millis(50),
         ..HostConfig::new("example-worker")
     };
-    let host = WorkerHost::new(kernel, config);
-    let input = DocInput {
-        url: "https://example.com/rust-release.txt".into(),
-    };
-    let command = RunCreate::of("document-processor-example", DocumentProcessor, &input)
-        .config(serde_json::json!({ "keywords": { "topK": 4 } }));
-    println!("processing {}", input.url);
+    let host = WorkerHost::new(kernel.clone(), config);
     let summary = host
-        .run_and_wait(command, WaitOptions::default(), |stages| {
+        .run_until_finished(&run_id, WaitOptions::default(), |stages| {
             let line: Vec<String> = stages
                 .iter()
                 .map(|s| format!("{}={}", s.stage_id, s.status))
@@ -73,26 +121,130 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("stages: {}", line.join(" "));
         })
         .await?;
-    // Let the last events reach the printer.
-    tokio::time::sleep(Duration::from_millis(120)).await;
+    // Deliver the events the last tick left in the outbox, then let the printer drain them.
+    while kernel
+        .dispatch(OutboxFlush { max_events: None })
+        .await?
+        .published
+        > 0
+    {}
+    let _ = stop_printer.send(());
+    printer.await?;
 
     println!(
-        "run {} {} in {} ms",
-        summary.run_id,
+        "run {run_id} {} in {} ms, cost ${:.6}, {} tokens",
         summary.status,
-        summary.duration.unwrap_or_default()
+        summary.duration.unwrap_or_default(),
+        summary.total_cost,
+        summary.total_tokens
     );
-    println!(
-        "cost ${:.6}, {} tokens",
-        summary.total_cost, summary.total_tokens
-    );
-    let report: DocumentReport = summary.typed_output(DocumentProcessor)?;
-    println!("summary:   {}", report.summary);
-    println!(
-        "sentiment: {} ({:+.2})",
-        report.sentiment.label, report.sentiment.score
-    );
-    println!("keywords:  {}", report.keywords.join(", "));
-    println!("words:     {}", report.word_count);
-    Ok(())
+    if summary.status != Status::Completed {
+        let stages = kernel
+            .persistence()
+            .session()
+            .await?
+            .stages_by_run(&run_id)
+            .await?;
+        let failures: Vec<String> = stages
+            .into_iter()
+            .filter_map(|s| Some(format!("stage {}: {}", s.stage_id, s.error_message?)))
+            .collect();
+        return Err(format!("run {run_id} {}: {}", summary.status, failures.join("; ")).into());
+    }
+    Ok(summary.typed_output(DocumentProcessor)?)
+}
+
+/// Prints the progress events of `run_id` until `stop` fires, then drains what is already delivered.
+async fn print_progress(
+    mut events: tokio::sync::broadcast::Receiver<EventEnvelope>,
+    run_id: String,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let print = |envelope: EventEnvelope| {
+        if envelope.workflow_run_id != run_id {
+            return;
+        }
+        if let Ok(event) = envelope.event()
+            && let EventKind::StageProgress {
+                stage_id,
+                progress,
+                message,
+                ..
+            } = event.kind
+        {
+            println!("  [{stage_id}] {:>3.0}% {message}", progress * 100.0);
+        }
+    };
+    loop {
+        tokio::select! {
+            received = events.recv() => match received {
+                Ok(envelope) => print(envelope),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            },
+            _ = &mut stop => break,
+        }
+    }
+    while let Ok(envelope) = events.try_recv() {
+        print(envelope);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use workflow_core::ports::RunFilter;
+
+    /// The README's first command: a SQLite file is created and migrated on first run, reused on the next.
+    #[tokio::test]
+    async fn runs_on_a_fresh_sqlite_file_and_reuses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("document_processor.db");
+        let args = |document: &str| Args {
+            database_url: format!("sqlite:{}", path.display()),
+            document: document.to_owned(),
+        };
+
+        let report = process(args(LIBRARY[0].0)).await.unwrap();
+        assert_eq!(report.sentiment.label, "positive");
+        assert_eq!(report.keywords.len(), 4, "the run's config asks for topK 4");
+        assert!(path.exists(), "the database file is created");
+
+        let report = process(args(LIBRARY[1].0)).await.unwrap();
+        assert_eq!(report.sentiment.label, "negative");
+
+        let storage = workflow_prisma_compat::open(path.to_str().unwrap())
+            .await
+            .unwrap();
+        let runs = storage
+            .persistence
+            .session()
+            .await
+            .unwrap()
+            .list_runs(&RunFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            runs.len(),
+            2,
+            "each invocation is a new run in the same file"
+        );
+        assert!(runs.iter().all(|run| run.status == Status::Completed));
+    }
+
+    #[tokio::test]
+    async fn an_unsupported_url_is_refused_by_name() {
+        let error = process(Args {
+            database_url: "mysql://db/workflows".into(),
+            document: LIBRARY[0].0.into(),
+        })
+        .await
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("unsupported database URL \"mysql://db/workflows\""),
+            "{error}"
+        );
+    }
 }

@@ -44,6 +44,8 @@
 // Lets the macro expansions (`::workflow_core::…`) resolve inside this crate, including its unit tests.
 extern crate self as workflow_core;
 
+pub mod adapters;
+pub mod ai;
 pub mod definition;
 pub mod events;
 pub mod hosts;

@@ -9,7 +9,7 @@ mod summary;
 mod types;
 
 pub use analysis::{keywords, sentiment};
-pub use extract::extract_text;
+pub use extract::{LIBRARY, extract_text};
 pub use report::aggregate;
 pub use summary::summarize;
 pub use types::*;

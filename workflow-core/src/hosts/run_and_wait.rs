@@ -1,5 +1,5 @@
 //! [`WorkerHost::run_and_wait`] (reference §9.2 `runAndWait`): creates a run, runs the host until the run
-//! finishes, and summarizes it.
+//! finishes, and summarizes it; [`WorkerHost::run_until_finished`] does the same for an existing run.
 
 use super::worker::WorkerHost;
 use crate::definition::outputs::decode_json;
@@ -110,13 +110,24 @@ impl WorkerHost {
         &self,
         command: RunCreate,
         options: WaitOptions,
-        mut on_stage_change: impl FnMut(&[StageSummary]) + Send,
+        on_stage_change: impl FnMut(&[StageSummary]) + Send,
     ) -> Result<RunSummary, WaitError> {
         let created = self.kernel().dispatch(command).await?;
+        self.run_until_finished(&created.workflow_run_id, options, on_stage_change)
+            .await
+    }
+
+    /// Starts this host if it is not running, waits until run `run_id` finishes (calling `on_stage_change`
+    /// whenever a stage's status changes), stops the host if it started it, and summarizes the run. Use it
+    /// for a run created earlier, e.g. when the run id is needed before waiting.
+    pub async fn run_until_finished(
+        &self,
+        run_id: &str,
+        options: WaitOptions,
+        mut on_stage_change: impl FnMut(&[StageSummary]) + Send,
+    ) -> Result<RunSummary, WaitError> {
         let started_here = self.start().await;
-        let result = self
-            .wait_for(&created.workflow_run_id, &options, &mut on_stage_change)
-            .await;
+        let result = self.wait_for(run_id, &options, &mut on_stage_change).await;
         if started_here {
             self.stop().await;
         }

@@ -4,7 +4,7 @@ use super::{Kernel, KernelConfig, Ports};
 use crate::events::TracingEventSink;
 use crate::ports::{
     ActivityExecutor, BlobStore, Clock, EventSink, JobTransport, LocalExecutor, Persistence,
-    SystemClock, WorkflowRegistry,
+    StoragePorts, SystemClock, WorkflowRegistry,
 };
 use std::sync::Arc;
 
@@ -40,6 +40,14 @@ impl KernelBuilder {
     pub fn job_transport(mut self, jobs: Arc<dyn JobTransport>) -> Self {
         self.jobs = Some(jobs);
         self
+    }
+
+    /// Persistence, job transport and blob store at once.
+    #[must_use]
+    pub fn storage(self, ports: StoragePorts) -> Self {
+        self.persistence(ports.persistence)
+            .job_transport(ports.jobs)
+            .blob_store(ports.blobs)
     }
 
     /// Stage outputs and artifacts.

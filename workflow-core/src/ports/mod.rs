@@ -11,6 +11,7 @@ pub mod persistence;
 pub mod records;
 pub mod registry;
 pub mod status;
+mod storage;
 
 pub use blob::BlobStore;
 pub use clock::{Clock, SystemClock};
@@ -22,3 +23,4 @@ pub use persistence::{Persistence, Session};
 pub use records::*;
 pub use registry::{Registry, WorkflowRegistry};
 pub use status::Status;
+pub use storage::StoragePorts;

@@ -382,6 +382,43 @@ impl Kernel {
     }
 }
 
+/// What polling one stage did.
+enum PollResult {
+    Resumed(String),
+    Failed,
+    Other,
+}
+
+impl Kernel {
+    async fn poll_one(&self, stage: &StageRecord) -> Result<PollResult, KernelError> {
+        let ports = self.ports();
+        let run = ports
+            .persistence
+            .session()
+            .await?
+            .get_run(&stage.workflow_run_id)
+            .await?;
+        let Some(run) = run else {
+            return Ok(PollResult::Other);
+        };
+        if run.status != Status::Running {
+            let mut tx = ports.persistence.begin().await?;
+            self.cancel_stage(&mut *tx, stage, ports.clock.now())
+                .await?;
+            tx.commit().await?;
+            return Ok(PollResult::Other);
+        }
+        let Some(resolution) = self.check_stage(&run, stage).await? else {
+            return Ok(PollResult::Failed);
+        };
+        Ok(match self.resolve(&run, stage, resolution).await? {
+            (true, _) => PollResult::Resumed(run.id),
+            (_, true) => PollResult::Failed,
+            _ => PollResult::Other,
+        })
+    }
+}
+
 impl Command for StagePollSuspended {
     type Output = SuspendedPolled;
     const TYPE: &'static str = "stage.pollSuspended";
@@ -398,37 +435,25 @@ impl Command for StagePollSuspended {
         let due = session
             .suspended_stages_due(now, self.max_checks.unwrap_or(50))
             .await?;
+        drop(session);
         let mut polled = SuspendedPolled::default();
         for stage in due {
             polled.checked += 1;
-            let Some(run) = session.get_run(&stage.workflow_run_id).await? else {
-                continue;
-            };
-            if run.status != Status::Running {
-                let mut tx = ports.persistence.begin().await?;
-                kernel
-                    .cancel_stage(&mut *tx, &stage, ports.clock.now())
-                    .await?;
-                tx.commit().await?;
-                continue;
-            }
-            let span = tracing::info_span!("poll", run_id = %run.id, stage_id = %stage.stage_id);
-            let outcome = async {
-                match kernel.check_stage(&run, &stage).await? {
-                    None => Ok::<_, KernelError>((false, true)),
-                    Some(resolution) => kernel.resolve(&run, &stage, resolution).await,
+            let span = tracing::info_span!("poll", run_id = %stage.workflow_run_id, stage_id = %stage.stage_id);
+            // One stage's problem (an unreadable row, a store error) is logged and does not stop the others.
+            match kernel.poll_one(&stage).instrument(span).await {
+                Ok(PollResult::Resumed(run_id)) => {
+                    polled.resumed += 1;
+                    if !polled.resumed_workflow_run_ids.contains(&run_id) {
+                        polled.resumed_workflow_run_ids.push(run_id);
+                    }
+                }
+                Ok(PollResult::Failed) => polled.failed += 1,
+                Ok(PollResult::Other) => {}
+                Err(error) => {
+                    tracing::error!(run_id = %stage.workflow_run_id, stage_id = %stage.stage_id, %error, "polling a suspended stage failed")
                 }
             }
-            .instrument(span)
-            .await?;
-            let (resumed, failed) = outcome;
-            if resumed {
-                polled.resumed += 1;
-                if !polled.resumed_workflow_run_ids.contains(&run.id) {
-                    polled.resumed_workflow_run_ids.push(run.id.clone());
-                }
-            }
-            polled.failed += usize::from(failed);
         }
         Ok(polled)
     }

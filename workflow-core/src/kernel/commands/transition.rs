@@ -71,7 +71,7 @@ impl RunTransitioned {
 }
 
 /// A version-guarded write that lost the race means "someone else transitioned": a no-op, not an error.
-fn lost_race<T>(result: Result<T, StoreError>) -> Result<Option<T>, KernelError> {
+pub(crate) fn lost_race<T>(result: Result<T, StoreError>) -> Result<Option<T>, KernelError> {
     match result {
         Ok(value) => Ok(Some(value)),
         Err(StoreError::StaleVersion { .. }) => Ok(None),

@@ -12,21 +12,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The ports of one backend under test.
-#[derive(Clone)]
-pub struct Backend {
-    /// Runs, stages, logs, annotations, outbox, idempotency keys.
-    pub persistence: Arc<dyn Persistence>,
-    /// The job queue.
-    pub jobs: Arc<dyn JobTransport>,
-    /// Blob storage.
-    pub blobs: Arc<dyn BlobStore>,
-}
+pub type Backend = StoragePorts;
 
 /// Makes an empty backend for each scenario.
 #[async_trait]
 pub trait BackendFactory: Send + Sync {
     /// A backend with no rows (each scenario assumes it is alone in it).
     async fn create(&self) -> Backend;
+
+    /// Removes what `create` made, after a scenario that passed (default: nothing to do).
+    async fn cleanup(&self) {}
 }
 
 /// The in-memory backend.
@@ -78,9 +73,7 @@ impl Harness {
     fn build(backend: Backend, clock: Arc<FakeClock>, registry: Arc<dyn WorkflowRegistry>) -> Self {
         let events = Arc::new(CollectingEventSink::new());
         let kernel = Kernel::builder()
-            .persistence(backend.persistence.clone())
-            .job_transport(backend.jobs.clone())
-            .blob_store(backend.blobs.clone())
+            .storage(backend.clone())
             .event_sink(events.clone())
             .clock(clock.clone())
             .shared_registry(registry)

@@ -144,3 +144,33 @@ pub async fn run_and_wait_summarizes_the_run(factory: &dyn BackendFactory) {
         "the host stops when run_and_wait started it"
     );
 }
+
+/// `run_until_finished` waits for an existing run and reports an unknown one by id.
+pub async fn run_until_finished_waits_for_an_existing_run(factory: &dyn BackendFactory) {
+    let h = Harness::new(factory).await;
+    let host = WorkerHost::new(h.kernel.clone(), fast(&h, 1));
+    let options = WaitOptions {
+        poll_interval: Duration::from_millis(5),
+        timeout: Some(Duration::from_secs(20)),
+    };
+    let run_id = h.create("conformance-linear", json!({ "value": 1 })).await;
+    let summary = host
+        .run_until_finished(&run_id, options.clone(), |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.run_id.as_str(), summary.status),
+        (run_id.as_str(), Status::Completed)
+    );
+    assert!(!host.is_running().await);
+
+    let error = host
+        .run_until_finished("no-such-run", options, |_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(error.to_string(), "Run no-such-run not found");
+    assert!(
+        !host.is_running().await,
+        "the host stops after a failed wait"
+    );
+}

@@ -10,9 +10,12 @@
 //! expands to one `#[tokio::test]` per scenario (the test crate needs `tokio` with the `macros` and
 //! `rt-multi-thread` features). Every scenario expects an empty backend from the factory.
 
+pub mod ai_calls;
 pub mod annotations;
+pub mod blobs;
 pub mod cancel;
 pub mod claim_pending;
+pub mod concurrent_claims;
 pub mod differences;
 pub mod fixtures;
 mod harness;
@@ -31,9 +34,22 @@ pub mod transition;
 pub use harness::{Backend, BackendFactory, Harness, InMemoryBackend};
 
 /// One `#[tokio::test]` per conformance scenario, over the backend factory `$factory` (an expression
-/// evaluated in each test; items of the calling module are in scope).
+/// evaluated in each test; items of the calling module are in scope). With `optional: $expr`, the
+/// expression yields an `Option` of a factory and a test whose factory is `None` returns at once (the
+/// factory explains why, for example a missing database URL).
 #[macro_export]
 macro_rules! conformance_suite {
+    (optional: $factory:expr) => {
+        $crate::__conformance_scenarios! { $factory }
+    };
+    ($factory:expr) => {
+        $crate::__conformance_scenarios! { ::core::option::Option::Some($factory) }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_scenarios {
     ($factory:expr) => {
         $crate::__conformance_tests! { $factory;
             run_create { creates_a_pending_run, config_overrides_replace_defaults_per_stage, unknown_workflows_are_refused,
@@ -56,12 +72,16 @@ macro_rules! conformance_suite {
             outbox { events_are_delivered_in_order_once, failing_deliveries_go_to_the_dead_letter_queue }
             idempotency { a_repeated_key_replays_the_first_result, an_in_progress_key_refuses_until_stale, a_failed_command_releases_its_key }
             annotations { attach_and_list, legacy_metadata_is_projected }
+            ai_calls { calls_are_logged_and_aggregated }
+            blobs { blob_store_contract }
+            concurrent_claims { concurrent_workers_never_share_a_job }
             differences { design_difference_1_outputs_are_checked_by_type, design_difference_3_success_clears_the_old_error,
                 design_difference_4_failed_polls_fail_the_job, design_difference_5_retries_back_off,
                 design_difference_6_jobs_of_finished_runs_are_not_claimable, design_difference_9_duration_uses_one_clock,
                 job_outcomes_are_reported }
             hosts { a_worker_host_runs_workflows_to_completion, stopping_a_worker_lets_in_flight_stages_finish,
-                the_serverless_host_processes_jobs_on_demand, run_and_wait_summarizes_the_run }
+                the_serverless_host_processes_jobs_on_demand, run_and_wait_summarizes_the_run,
+                run_until_finished_waits_for_an_existing_run }
         }
     };
 }
@@ -77,8 +97,9 @@ macro_rules! __conformance_tests {
                 $(
                     #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
                     async fn $scenario() {
-                        let factory = $factory;
+                        let ::core::option::Option::Some(factory) = $factory else { return };
                         $crate::testing::conformance::$module::$scenario(&factory).await;
+                        $crate::testing::conformance::BackendFactory::cleanup(&factory).await;
                     }
                 )*
             }

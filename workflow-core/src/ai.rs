@@ -1,0 +1,187 @@
+//! AI call cost tracking: [`AiCallLogger`] writes every model call to `ai_calls` (the table the TypeScript
+//! engine's `AICallLogger` writes) and aggregates usage by topic; [`ModelPrice`] computes costs as the
+//! reference does (`tokens / 1e6 × price per million`, with a discount for batch calls).
+//!
+//! Stage code reports a call's cost to its run with `ctx.record_usage(cost, tokens)`; the logger keeps the
+//! per-call record (prompt, response, model) for audits and per-topic statistics.
+
+use crate::ports::{AiCallRecord, Clock, Persistence, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Prices of a model, in USD per million tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelPrice {
+    /// Input (prompt) tokens.
+    pub input_per_million: f64,
+    /// Output (completion) tokens.
+    pub output_per_million: f64,
+    /// Discount on batch calls, in percent.
+    pub batch_discount_percent: f64,
+}
+
+impl ModelPrice {
+    /// `gemini-2.5-flash` as priced by the reference: $0.30 / $2.50 per million tokens, 50 % batch discount.
+    pub const GEMINI_2_5_FLASH: ModelPrice = ModelPrice {
+        input_per_million: 0.30,
+        output_per_million: 2.50,
+        batch_discount_percent: 50.0,
+    };
+
+    /// The cost of a call.
+    ///
+    /// ```
+    /// use workflow_core::ai::ModelPrice;
+    ///
+    /// let price = ModelPrice::GEMINI_2_5_FLASH;
+    /// assert!((price.cost(1_000_000, 1_000_000, false) - 2.80).abs() < 1e-9);
+    /// assert!((price.cost(1_000_000, 1_000_000, true) - 1.40).abs() < 1e-9);
+    /// ```
+    pub fn cost(&self, input_tokens: u64, output_tokens: u64, batch: bool) -> f64 {
+        let full = input_tokens as f64 / 1e6 * self.input_per_million
+            + output_tokens as f64 / 1e6 * self.output_per_million;
+        if batch {
+            full * (1.0 - self.batch_discount_percent / 100.0)
+        } else {
+            full
+        }
+    }
+}
+
+/// One model call to record.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AiCall {
+    /// Dot-separated topic, e.g. `workflow.<runId>.stage.<stageId>`; statistics aggregate by prefix.
+    pub topic: String,
+    /// `text`, `object`, `embed`, `stream` or `batch`.
+    pub call_type: String,
+    /// The model key (`gemini-2.5-flash`).
+    pub model_key: String,
+    /// The provider's model id.
+    pub model_id: String,
+    /// The prompt.
+    pub prompt: String,
+    /// The response.
+    pub response: String,
+    /// Input tokens.
+    pub input_tokens: u32,
+    /// Output tokens.
+    pub output_tokens: u32,
+    /// Cost in USD.
+    pub cost: f64,
+    /// Extra data (`status`, `batchId`, ...).
+    pub metadata: Option<Value>,
+}
+
+/// Usage aggregated over a topic prefix.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AiUsage {
+    /// Calls.
+    pub calls: usize,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Total cost in USD.
+    pub total_cost: f64,
+}
+
+/// Records AI calls in `ai_calls`.
+#[derive(Clone)]
+pub struct AiCallLogger {
+    persistence: Arc<dyn Persistence>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AiCallLogger {
+    /// A logger over `persistence`, timestamping with `clock`.
+    pub fn new(persistence: Arc<dyn Persistence>, clock: Arc<dyn Clock>) -> Self {
+        AiCallLogger { persistence, clock }
+    }
+
+    /// Records a call; returns its row id.
+    pub async fn log(&self, call: AiCall) -> Result<String, StoreError> {
+        let record = AiCallRecord {
+            id: String::new(),
+            created_at: self.clock.now(),
+            topic: call.topic,
+            call_type: call.call_type,
+            model_key: call.model_key,
+            model_id: call.model_id,
+            prompt: call.prompt,
+            response: call.response,
+            input_tokens: call.input_tokens.min(i32::MAX as u32) as i32,
+            output_tokens: call.output_tokens.min(i32::MAX as u32) as i32,
+            cost: call.cost,
+            metadata: call.metadata,
+        };
+        self.persistence.session().await?.log_ai_call(record).await
+    }
+
+    /// Records a call without waiting (errors are logged), as the reference's fire-and-forget `logCall`.
+    pub fn log_detached(&self, call: AiCall) {
+        let logger = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = logger.log(call).await {
+                tracing::warn!(%error, "could not record an AI call");
+            }
+        });
+    }
+
+    /// Records the results of a batch, each with `metadata.batchId` set.
+    pub async fn log_batch_results(
+        &self,
+        batch_id: &str,
+        calls: Vec<AiCall>,
+    ) -> Result<usize, StoreError> {
+        let count = calls.len();
+        for mut call in calls {
+            let mut metadata = match call.metadata.take() {
+                Some(Value::Object(map)) => map,
+                _ => serde_json::Map::new(),
+            };
+            metadata.insert("batchId".into(), Value::String(batch_id.to_owned()));
+            call.metadata = Some(Value::Object(metadata));
+            self.log(call).await?;
+        }
+        Ok(count)
+    }
+
+    /// Every call whose topic starts with `topic_prefix`.
+    pub async fn calls(&self, topic_prefix: &str) -> Result<Vec<AiCallRecord>, StoreError> {
+        self.persistence
+            .session()
+            .await?
+            .ai_calls_by_topic(topic_prefix)
+            .await
+    }
+
+    /// Usage over every call whose topic starts with `topic_prefix` (a parent topic sees its children).
+    pub async fn usage(&self, topic_prefix: &str) -> Result<AiUsage, StoreError> {
+        let calls = self.calls(topic_prefix).await?;
+        Ok(AiUsage {
+            calls: calls.len(),
+            input_tokens: calls.iter().map(|c| c.input_tokens.max(0) as u64).sum(),
+            output_tokens: calls.iter().map(|c| c.output_tokens.max(0) as u64).sum(),
+            total_cost: calls.iter().map(|c| c.cost).sum(),
+        })
+    }
+
+    /// Whether the results of batch `batch_id` under `topic_prefix` were already recorded.
+    pub async fn is_recorded(
+        &self,
+        topic_prefix: &str,
+        batch_id: &str,
+    ) -> Result<bool, StoreError> {
+        let calls = self.calls(topic_prefix).await?;
+        Ok(calls.iter().any(|c| {
+            c.metadata
+                .as_ref()
+                .and_then(|m| m.get("batchId"))
+                .and_then(Value::as_str)
+                == Some(batch_id)
+        }))
+    }
+}

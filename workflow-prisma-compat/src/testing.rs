@@ -1,0 +1,186 @@
+//! Backend factories for the `workflow-core` conformance suite (feature `testing`): a fresh SQLite file or
+//! a fresh PostgreSQL schema per scenario.
+
+use crate::{PgStore, SqliteStore};
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use workflow_core::ports::StoragePorts;
+use workflow_core::testing::conformance::BackendFactory;
+
+/// The environment variable holding the PostgreSQL URL tests use.
+pub const POSTGRES_URL_VAR: &str = "WORKFLOW_TEST_POSTGRES_URL";
+/// When set (CI sets it), a missing or unreachable PostgreSQL fails the tests instead of skipping them.
+pub const REQUIRE_POSTGRES_VAR: &str = "WORKFLOW_TEST_REQUIRE_POSTGRES";
+
+/// The PostgreSQL URL for tests, or `None` after a loud notice that the test is skipped.
+///
+/// # Panics
+/// If [`REQUIRE_POSTGRES_VAR`] is set and the URL is missing.
+pub fn postgres_url(test: &str) -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os(REQUIRE_POSTGRES_VAR).is_some() => {
+            panic!(
+                "{test}: {REQUIRE_POSTGRES_VAR} is set but {POSTGRES_URL_VAR} is not: PostgreSQL tests must run here"
+            )
+        }
+        _ => {
+            eprintln!(
+                "SKIPPED {test}: set {POSTGRES_URL_VAR}=postgres://user@host/db to run the PostgreSQL tests"
+            );
+            None
+        }
+    }
+}
+
+/// A fresh SQLite database file per scenario, in a temporary directory removed with the factory.
+pub struct SqliteBackend {
+    dir: tempfile::TempDir,
+}
+
+impl SqliteBackend {
+    /// A factory with its own temporary directory.
+    ///
+    /// # Panics
+    /// If no temporary directory can be created.
+    pub fn new() -> Self {
+        SqliteBackend {
+            dir: tempfile::Builder::new()
+                .prefix("workflow-sqlite-")
+                .tempdir()
+                .expect("a temporary directory"),
+        }
+    }
+
+    /// Opens a fresh store in the directory.
+    pub async fn store(&self) -> SqliteStore {
+        let path = self.dir.path().join(format!("{}.db", uuid::Uuid::new_v4()));
+        SqliteStore::open(&path)
+            .await
+            .expect("a fresh SQLite database opens and migrates")
+    }
+}
+
+impl Default for SqliteBackend {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl BackendFactory for SqliteBackend {
+    async fn create(&self) -> StoragePorts {
+        StoragePorts::from_store(Arc::new(self.store().await))
+    }
+}
+
+/// A fresh PostgreSQL schema per scenario (dropped after a scenario that passed).
+pub struct PostgresBackend {
+    url: String,
+    schemas: Mutex<Vec<String>>,
+}
+
+impl PostgresBackend {
+    /// A factory over the database of [`POSTGRES_URL_VAR`], or `None` (skipped, see [`postgres_url`]).
+    pub fn from_env(test: &str) -> Option<Self> {
+        postgres_url(test).map(|url| PostgresBackend {
+            url,
+            schemas: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Opens a fresh, migrated store in a new schema.
+    ///
+    /// # Panics
+    /// If PostgreSQL cannot be reached (the tests fail rather than skip once a URL is given).
+    pub async fn store(&self) -> PgStore {
+        let schema = format!("wf_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = sqlx::PgPool::connect(&self.url).await.unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL at {} is unreachable: {e}",
+                crate::store_url(&self.url)
+            )
+        });
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
+            .execute(&admin)
+            .await
+            .expect("create a test schema");
+        admin.close().await;
+        self.schemas
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(schema.clone());
+        let options = PgConnectOptions::from_str(&self.url)
+            .expect("a valid URL")
+            .options([("search_path", schema.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .expect("connect to the test schema");
+        PgStore::migrated(pool, &self.url)
+            .await
+            .expect("migrate the test schema")
+    }
+}
+
+#[async_trait]
+impl BackendFactory for PostgresBackend {
+    async fn create(&self) -> StoragePorts {
+        StoragePorts::from_store(Arc::new(self.store().await))
+    }
+
+    async fn cleanup(&self) {
+        let schemas = std::mem::take(&mut *self.schemas.lock().unwrap_or_else(|p| p.into_inner()));
+        if schemas.is_empty() {
+            return;
+        }
+        if let Ok(admin) = sqlx::PgPool::connect(&self.url).await {
+            for schema in schemas {
+                let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+                )))
+                .execute(&admin)
+                .await;
+                if let Err(error) = dropped {
+                    eprintln!("could not drop test schema {schema}: {error}");
+                }
+            }
+            admin.close().await;
+        }
+    }
+}
+
+/// The query plan of the job claim (`EXPLAIN` on PostgreSQL, `EXPLAIN QUERY PLAN` on SQLite), to check
+/// that claims are index-backed.
+pub async fn job_claim_plan(conn: &mut dyn crate::SqlConn) -> String {
+    use crate::sql::{Arg, Cell, Dialect, Kind};
+    let dialect = conn.dialect();
+    let (explain, kinds) = match dialect {
+        Dialect::Postgres => ("EXPLAIN ", vec![Kind::Text]),
+        Dialect::Sqlite => (
+            "EXPLAIN QUERY PLAN ",
+            vec![Kind::Int, Kind::Int, Kind::Int, Kind::Text],
+        ),
+    };
+    let sql = format!("{explain}{}", crate::ops::jobs::dequeue_sql(dialect));
+    let args = vec![Arg::text("w"), Arg::at(chrono::Utc::now()), Arg::BigInt(1)];
+    let rows = conn
+        .query(&sql, args, &kinds)
+        .await
+        .expect("EXPLAIN the job claim");
+    rows.into_iter()
+        .filter_map(|cells| {
+            cells.into_iter().rev().find_map(|cell| {
+                if let Cell::Text(line) = cell {
+                    Some(line)
+                } else {
+                    None
+                }
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

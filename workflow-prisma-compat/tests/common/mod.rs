@@ -1,0 +1,35 @@
+//! Helpers shared by the integration tests of this crate.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use workflow_core::kernel::Kernel;
+use workflow_core::ports::StoragePorts;
+use workflow_core::testing::FakeClock;
+use workflow_core::testing::conformance::fixtures;
+use workflow_prisma_compat::testing::{PostgresBackend, SqliteBackend};
+use workflow_prisma_compat::{PgStore, SqliteStore};
+
+/// A kernel over `ports` with the conformance fixture workflows and a fake clock.
+pub fn kernel(ports: StoragePorts, clock: Arc<FakeClock>) -> Kernel {
+    Kernel::builder()
+        .storage(ports)
+        .clock(clock)
+        .registry(fixtures::registry())
+        .build()
+        .expect("every port is set")
+}
+
+/// A fresh SQLite store (the backend keeps its directory alive while it lives).
+pub async fn sqlite() -> (SqliteBackend, Arc<SqliteStore>) {
+    let backend = SqliteBackend::new();
+    let store = Arc::new(backend.store().await);
+    (backend, store)
+}
+
+/// A fresh PostgreSQL store in its own schema, or `None` when PostgreSQL tests are skipped.
+pub async fn postgres(test: &str) -> Option<(PostgresBackend, Arc<PgStore>)> {
+    let backend = PostgresBackend::from_env(test)?;
+    let store = Arc::new(backend.store().await);
+    Some((backend, store))
+}

@@ -1,0 +1,5 @@
+//! The backend conformance suite on SQLite (a fresh database file per scenario).
+
+use workflow_prisma_compat::testing::SqliteBackend;
+
+workflow_core::conformance_suite!(SqliteBackend::new());
