@@ -104,7 +104,7 @@ impl AiCallLogger {
     /// Records a call; returns its row id.
     pub async fn log(&self, call: AiCall) -> Result<String, StoreError> {
         let record = AiCallRecord {
-            id: String::new(),
+            id: crate::ids::cuid(),
             created_at: self.clock.now(),
             topic: call.topic,
             call_type: call.call_type,

@@ -196,7 +196,8 @@ pub trait Session: Send {
 
     // ---- AI calls ----
 
-    /// Inserts an AI call row; returns its id.
+    /// Inserts an AI call row (its id and `createdAt` are set by the caller, as Prisma Client sets them);
+    /// returns its id.
     async fn log_ai_call(&mut self, call: AiCallRecord) -> Result<String, StoreError>;
     /// AI calls whose topic starts with `topic_prefix`, oldest first.
     async fn ai_calls_by_topic(

@@ -392,7 +392,7 @@ pub(crate) async fn log_ai_call(
     conn: &mut dyn SqlConn,
     call: AiCallRecord,
 ) -> Result<String, StoreError> {
-    let id = if call.id.is_empty() { cuid() } else { call.id };
+    let id = call.id;
     let sql = "INSERT INTO \"ai_calls\" (\"id\", \"createdAt\", \"topic\", \"callType\", \"modelKey\", \"modelId\", \"prompt\", \"response\", \
                \"inputTokens\", \"outputTokens\", \"cost\", \"metadata\") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
     let args = vec![

@@ -16,6 +16,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Postgres, Sqlite};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Notify;
+use tokio::task::AbortHandle;
 use workflow_core::ports::{Persistence, Session, StoreError};
 
 /// What differs between the two databases at the store level. Sealed: implemented for `Postgres` and
@@ -28,10 +29,11 @@ where
     /// The statement that opens a transaction, when not plain `BEGIN` (SQLite takes the write lock at once).
     const BEGIN: Option<&'static str>;
 
-    /// Starts waking `notify` when another process enqueues jobs (PostgreSQL `LISTEN`); a no-op where
-    /// only this process writes.
-    fn spawn_listener(pool: &Pool<Self>, notify: Arc<Notify>) {
+    /// Starts waking `notify` when another process enqueues jobs (PostgreSQL `LISTEN`) and returns the
+    /// task to stop with the store; `None` where only this process writes.
+    fn spawn_listener(pool: &Pool<Self>, notify: Arc<Notify>) -> Option<AbortHandle> {
         let _ = (pool, notify);
+        None
     }
 }
 
@@ -44,8 +46,8 @@ mod private {
 impl Flavor for Postgres {
     const BEGIN: Option<&'static str> = None;
 
-    fn spawn_listener(pool: &Pool<Self>, notify: Arc<Notify>) {
-        tokio::spawn(connect::listen_for_jobs(pool.clone(), notify));
+    fn spawn_listener(pool: &Pool<Self>, notify: Arc<Notify>) -> Option<AbortHandle> {
+        Some(tokio::spawn(connect::listen_for_jobs(pool.clone(), notify)).abort_handle())
     }
 }
 
@@ -62,7 +64,20 @@ where
 {
     pool: Pool<DB>,
     job_added: Arc<Notify>,
-    listener: OnceLock<()>,
+    /// The job listener, started by the first wait for jobs.
+    listener: OnceLock<Option<AbortHandle>>,
+}
+
+impl<DB: Flavor> Drop for SqlStore<DB>
+where
+    DB::Connection: SqlConn,
+{
+    fn drop(&mut self) {
+        // The listener holds a pooled connection and reconnects forever; it lives as long as the store.
+        if let Some(Some(listener)) = self.listener.get() {
+            listener.abort();
+        }
+    }
 }
 
 /// The PostgreSQL store (many workers, many machines).

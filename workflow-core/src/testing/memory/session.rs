@@ -369,10 +369,7 @@ impl Session for MemorySession {
             .await)
     }
 
-    async fn log_ai_call(&mut self, mut call: AiCallRecord) -> Result<String, StoreError> {
-        if call.id.is_empty() {
-            call.id = crate::ids::cuid();
-        }
+    async fn log_ai_call(&mut self, call: AiCallRecord) -> Result<String, StoreError> {
         let id = call.id.clone();
         self.with(|t| t.ai_calls.push(call)).await;
         Ok(id)
