@@ -14,7 +14,6 @@
 use clap::Parser;
 use clap::builder::PossibleValuesParser;
 use std::process::ExitCode;
-use std::time::Duration;
 use tokio::sync::oneshot;
 use workflow_core::events::BroadcastEventSink;
 use workflow_core::hosts::{HostConfig, WaitOptions, WorkerHost};
@@ -80,7 +79,7 @@ async fn main() -> ExitCode {
 /// Opens (creating and migrating) the database, runs one document through the workflow with a worker host,
 /// prints progress, and returns the typed report.
 async fn process(args: Args) -> Result<DocumentReport, Box<dyn std::error::Error>> {
-    let storage = workflow_prisma_compat::open(&args.database_url).await?;
+    let db = workflow_prisma_compat::open(&args.database_url).await?;
     println!(
         "database {}",
         workflow_prisma_compat::store_url(&args.database_url)
@@ -88,7 +87,7 @@ async fn process(args: Args) -> Result<DocumentReport, Box<dyn std::error::Error
 
     let events = std::sync::Arc::new(BroadcastEventSink::new(1024));
     let kernel = Kernel::builder()
-        .storage(storage)
+        .store(db.store)
         .event_sink(events.clone())
         .registry(Registry::new().with::<DocumentProcessor>())
         .build()?;
@@ -107,11 +106,8 @@ async fn process(args: Args) -> Result<DocumentReport, Box<dyn std::error::Error
     let (stop_printer, stopped) = oneshot::channel();
     let printer = tokio::spawn(print_progress(events.subscribe(), run_id.clone(), stopped));
 
-    let config = HostConfig {
-        orchestration_interval: Duration::from_millis(50),
-        ..HostConfig::new("example-worker")
-    };
-    let host = WorkerHost::new(kernel.clone(), config);
+    // The defaults: new runs and jobs wake the host at once; the 10 s tick is only a fallback.
+    let host = WorkerHost::new(kernel.clone(), HostConfig::new("example-worker"));
     let summary = host
         .run_until_finished(&run_id, WaitOptions::default(), |stages| {
             let line: Vec<String> = stages
@@ -140,8 +136,8 @@ async fn process(args: Args) -> Result<DocumentReport, Box<dyn std::error::Error
     );
     if summary.status != Status::Completed {
         let stages = kernel
-            .persistence()
-            .session()
+            .store()
+            .executor()
             .await?
             .stages_by_run(&run_id)
             .await?;
@@ -213,12 +209,12 @@ mod tests {
         let report = process(args(LIBRARY[1].0)).await.unwrap();
         assert_eq!(report.sentiment.label, "negative");
 
-        let storage = workflow_prisma_compat::open(path.to_str().unwrap())
+        let db = workflow_prisma_compat::open(path.to_str().unwrap())
             .await
             .unwrap();
-        let runs = storage
-            .persistence
-            .session()
+        let runs = db
+            .store
+            .executor()
             .await
             .unwrap()
             .list_runs(&RunFilter::default())

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use workflow_core::events::TracingEventSink;
 use workflow_core::kernel::Kernel;
-use workflow_core::ports::{EventSink, Status, StoragePorts};
+use workflow_core::ports::{EventSink, Status};
 use workflow_core::testing::InMemoryStore;
 use workflow_prisma_compat::{PgStore, SqliteStore};
 
@@ -67,12 +67,12 @@ impl Store {
         Ok(store)
     }
 
-    /// The store's ports.
-    pub fn ports(&self) -> StoragePorts {
+    /// The store port.
+    pub fn port(&self) -> Arc<dyn workflow_core::ports::Store> {
         match self {
-            Store::Memory(store) => StoragePorts::from_store(store.clone()),
-            Store::Sqlite(store) => StoragePorts::from_store(store.clone()),
-            Store::Postgres(store) => StoragePorts::from_store(store.clone()),
+            Store::Memory(store) => store.clone(),
+            Store::Sqlite(store) => store.clone(),
+            Store::Postgres(store) => store.clone(),
         }
     }
 
@@ -80,7 +80,7 @@ impl Store {
     /// logs them at `info`, which the benchmark does not print).
     pub fn kernel(&self, sink: Option<Arc<dyn EventSink>>) -> Kernel {
         Kernel::builder()
-            .storage(self.ports())
+            .store(self.port())
             .event_sink(sink.unwrap_or_else(|| Arc::new(TracingEventSink)))
             .registry(workload::registry())
             .build()

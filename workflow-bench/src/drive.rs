@@ -93,7 +93,9 @@ pub async fn drain(
 ) -> Drained {
     let host = WorkerHost::new(kernel.clone(), config);
     let begun = Instant::now();
-    host.start().await;
+    host.start()
+        .await
+        .expect("the benchmark's host settings are valid");
     let mut jobs = 0;
     while begun.elapsed() < budget {
         jobs = host.stats().await.jobs_processed;

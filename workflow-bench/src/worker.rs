@@ -14,15 +14,15 @@ use workflow_core::kernel::Kernel;
 
 /// Runs as a worker process.
 pub async fn run(database_url: &str, worker_id: &str, concurrency: usize) -> ExitCode {
-    let storage = match workflow_prisma_compat::open(database_url).await {
-        Ok(storage) => storage,
+    let db = match workflow_prisma_compat::open(database_url).await {
+        Ok(db) => db,
         Err(error) => {
             eprintln!("worker {worker_id}: {error}");
             return ExitCode::FAILURE;
         }
     };
     let kernel = Kernel::builder()
-        .storage(storage)
+        .store(db.store)
         .registry(workload::registry())
         .build()
         .expect("every port is set");
@@ -39,7 +39,10 @@ pub async fn run(database_url: &str, worker_id: &str, concurrency: usize) -> Exi
             ..HostConfig::new(worker_id)
         },
     );
-    host.start().await;
+    if let Err(error) = host.start().await {
+        eprintln!("worker {worker_id}: {error}");
+        return ExitCode::FAILURE;
+    }
     let stdin_closed = async { while let Ok(Some(_)) = lines.next_line().await {} };
     tokio::select! {
         () = stdin_closed => {}

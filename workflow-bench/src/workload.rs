@@ -53,7 +53,7 @@ macro_rules! probe_stages {
 
 probe_stages!(p1, p2, p3, p4, p5);
 
-/// The delay before the first check of [`suspend_probe`].
+/// The delay before the first check of [`suspend_probe()`].
 pub const PROBE_POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Suspends with `poll_every(200ms)`; its check records how late it came.

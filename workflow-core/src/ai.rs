@@ -5,7 +5,7 @@
 //! Stage code reports a call's cost to its run with `ctx.record_usage(cost, tokens)`; the logger keeps the
 //! per-call record (prompt, response, model) for audits and per-topic statistics.
 
-use crate::ports::{AiCallRecord, Clock, Persistence, StoreError};
+use crate::ports::{AiCallLog, AiCallRecord, Clock, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -91,14 +91,14 @@ pub struct AiUsage {
 /// Records AI calls in `ai_calls`.
 #[derive(Clone)]
 pub struct AiCallLogger {
-    persistence: Arc<dyn Persistence>,
+    log: Arc<dyn AiCallLog>,
     clock: Arc<dyn Clock>,
 }
 
 impl AiCallLogger {
-    /// A logger over `persistence`, timestamping with `clock`.
-    pub fn new(persistence: Arc<dyn Persistence>, clock: Arc<dyn Clock>) -> Self {
-        AiCallLogger { persistence, clock }
+    /// A logger over `log` (a store's `ai_calls` table), timestamping with `clock`.
+    pub fn new(log: Arc<dyn AiCallLog>, clock: Arc<dyn Clock>) -> Self {
+        AiCallLogger { log, clock }
     }
 
     /// Records a call; returns its row id.
@@ -117,7 +117,7 @@ impl AiCallLogger {
             cost: call.cost,
             metadata: call.metadata,
         };
-        self.persistence.session().await?.log_ai_call(record).await
+        self.log.log_ai_call(record).await
     }
 
     /// Records a call without waiting (errors are logged), as the reference's fire-and-forget `logCall`.
@@ -151,11 +151,7 @@ impl AiCallLogger {
 
     /// Every call whose topic starts with `topic_prefix`.
     pub async fn calls(&self, topic_prefix: &str) -> Result<Vec<AiCallRecord>, StoreError> {
-        self.persistence
-            .session()
-            .await?
-            .ai_calls_by_topic(topic_prefix)
-            .await
+        self.log.ai_calls_by_topic(topic_prefix).await
     }
 
     /// Usage over every call whose topic starts with `topic_prefix` (a parent topic sees its children).

@@ -40,7 +40,8 @@ async fn sigterm_stops_the_worker_after_in_flight_stages_finish() {
     tokio::time::timeout(Duration::from_secs(10), running)
         .await
         .expect("the host stopped")
-        .unwrap();
+        .unwrap()
+        .expect("the settings are valid");
     assert!(!host.is_running().await);
     assert_eq!(h.stage(&run_id, "first").await.status, Status::Completed);
     assert_eq!(

@@ -2,7 +2,9 @@
 //! TypeScript engine `@bratsos/workflow-engine` (its Prisma schema and migrations, byte for byte). A Rust
 //! worker and a TypeScript app can share one database.
 //!
-//! - [`PgStore`] and [`SqliteStore`] implement the persistence, job transport and blob store ports.
+//! - [`PgStore`] and [`SqliteStore`] implement the store port (runs, stages, jobs, logs, annotations, the
+//!   outbox, idempotency keys, and blobs in `workflow_artifacts`) and the AI call log. On PostgreSQL the
+//!   stage hot path is a few statements (data-modifying CTEs); on SQLite writes go through one writer.
 //!   Values are written as Prisma Client writes them: cuid ids, client-side `createdAt`/`updatedAt`,
 //!   millisecond UTC timestamps (`TIMESTAMP(3)`; on SQLite the text `YYYY-MM-DDTHH:MM:SS.sss+00:00`), JSON
 //!   as `JSONB` or text, the `"Status"` enum.
@@ -14,21 +16,21 @@
 //! use workflow_core::kernel::Kernel;
 //! use workflow_core::ports::Registry;
 //!
-//! let storage = workflow_prisma_compat::open("sqlite:workflows.db").await?;   // created and migrated
-//! let kernel = Kernel::builder().storage(storage).registry(Registry::new()).build()?;
+//! let db = workflow_prisma_compat::open("sqlite:workflows.db").await?;   // created and migrated
+//! let kernel = Kernel::builder().store(db.store).registry(Registry::new()).build()?;
 //! # let _ = kernel; Ok(()) }
 //! ```
 
+mod codec;
+mod exec;
 pub mod migrate;
-mod ops;
 mod sql;
 mod store;
 mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use sql::{Dialect, SqlConn};
-pub use store::{ConnectError, Flavor, PgStore, SqlSession, SqlStore, SqliteStore, open};
+pub use store::{ConnectError, Opened, PgStore, SqlStore, SqliteStore, open};
 
 /// The URL without the password of its user info (for messages).
 pub fn store_url(url: &str) -> String {

@@ -6,8 +6,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
-use workflow_core::ports::StoragePorts;
-use workflow_core::testing::conformance::BackendFactory;
+use workflow_core::testing::conformance::{Backend, BackendFactory};
 
 /// The environment variable holding the PostgreSQL URL tests use.
 pub const POSTGRES_URL_VAR: &str = "WORKFLOW_TEST_POSTGRES_URL";
@@ -71,8 +70,8 @@ impl Default for SqliteBackend {
 
 #[async_trait]
 impl BackendFactory for SqliteBackend {
-    async fn create(&self) -> StoragePorts {
-        StoragePorts::from_store(Arc::new(self.store().await))
+    async fn create(&self) -> Backend {
+        Backend::of(Arc::new(self.store().await))
     }
 }
 
@@ -128,8 +127,8 @@ impl PostgresBackend {
 
 #[async_trait]
 impl BackendFactory for PostgresBackend {
-    async fn create(&self) -> StoragePorts {
-        StoragePorts::from_store(Arc::new(self.store().await))
+    async fn create(&self) -> Backend {
+        Backend::of(Arc::new(self.store().await))
     }
 
     async fn cleanup(&self) {
@@ -153,34 +152,45 @@ impl BackendFactory for PostgresBackend {
     }
 }
 
-/// The query plan of the job claim (`EXPLAIN` on PostgreSQL, `EXPLAIN QUERY PLAN` on SQLite), to check
-/// that claims are index-backed.
-pub async fn job_claim_plan(conn: &mut dyn crate::SqlConn) -> String {
-    use crate::sql::{Arg, Cell, Dialect, Kind};
-    let dialect = conn.dialect();
-    let (explain, kinds) = match dialect {
-        Dialect::Postgres => ("EXPLAIN ", vec![Kind::Text]),
-        Dialect::Sqlite => (
-            "EXPLAIN QUERY PLAN ",
-            vec![Kind::Int, Kind::Int, Kind::Int, Kind::Text],
-        ),
-    };
-    let sql = format!("{explain}{}", crate::ops::jobs::dequeue_sql(dialect));
-    let args = vec![Arg::text("w"), Arg::at(chrono::Utc::now()), Arg::BigInt(1)];
-    let rows = conn
-        .query(&sql, args, &kinds)
+/// The query plan of the job claim on PostgreSQL (`EXPLAIN`, one line per plan node), to check that
+/// claims are index-backed. The claim looks for jobs of the workflow `w`.
+///
+/// # Panics
+/// If the statement cannot be explained.
+pub async fn postgres_job_claim_plan(store: &PgStore) -> String {
+    let sql = format!("EXPLAIN {}", crate::exec::postgres_claim_sql());
+    let lines: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind("w")
+        .bind(crate::codec::Ts(chrono::Utc::now()))
+        .bind(1_i64)
+        .bind(vec!["w".to_owned()])
+        .fetch_all(store.pool())
         .await
         .expect("EXPLAIN the job claim");
-    rows.into_iter()
-        .filter_map(|cells| {
-            cells.into_iter().rev().find_map(|cell| {
-                if let Cell::Text(line) = cell {
-                    Some(line)
-                } else {
-                    None
-                }
-            })
-        })
+    lines.join("\n")
+}
+
+/// The query plan of the job claim on SQLite (`EXPLAIN QUERY PLAN`, one line per step), to check that
+/// claims are index-backed. The claim looks for jobs of the workflow `w`.
+///
+/// # Panics
+/// If the statement cannot be explained.
+pub async fn sqlite_job_claim_plan(store: &SqliteStore) -> String {
+    use sqlx::Row;
+    let sql = format!(
+        "EXPLAIN QUERY PLAN {}",
+        crate::sql::statements::sqlite_claim_jobs()
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind("w")
+        .bind(crate::codec::Ts(chrono::Utc::now()))
+        .bind(1_i64)
+        .bind("[\"w\"]")
+        .fetch_all(store.pool())
+        .await
+        .expect("EXPLAIN QUERY PLAN the job claim");
+    rows.iter()
+        .map(|row| row.get::<String, _>("detail"))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -7,16 +7,13 @@ use serde_json::json;
 use std::time::Duration;
 use workflow_core::hosts::{HostConfig, JobRunOutcome, WaitOptions, WorkerHost};
 use workflow_core::kernel::RunCreate;
-use workflow_core::ports::{RunFilter, Status, StoragePorts, StoreError};
-use workflow_core::testing::conformance::{Harness, fixtures};
+use workflow_core::ports::{RunFilter, Status, StoreError};
+use workflow_core::testing::conformance::{Backend, Harness, fixtures};
 
 #[tokio::test]
 async fn corrupt_rows_are_named_and_isolated() {
     let (_dir, store) = common::sqlite().await;
-    let h = Harness::with_registry(
-        StoragePorts::from_store(store.clone()),
-        fixtures::registry(),
-    );
+    let h = Harness::with_registry(Backend::of(store.clone()), fixtures::registry());
     let good = h.create("conformance-linear", json!({ "value": 1 })).await;
     let bad_json = h
         .kernel
@@ -84,10 +81,7 @@ async fn corrupt_rows_are_named_and_isolated() {
 #[tokio::test]
 async fn corrupt_jobs_and_stages_do_not_block_other_runs() {
     let (_dir, store) = common::sqlite().await;
-    let h = Harness::with_registry(
-        StoragePorts::from_store(store.clone()),
-        fixtures::registry(),
-    );
+    let h = Harness::with_registry(Backend::of(store.clone()), fixtures::registry());
     let broken_job = h.create("conformance-linear", json!({})).await;
     let broken_stage = h.create("conformance-linear", json!({})).await;
     let good = h.create("conformance-linear", json!({ "value": 3 })).await;
@@ -138,10 +132,7 @@ async fn corrupt_jobs_and_stages_do_not_block_other_runs() {
 #[tokio::test]
 async fn reaping_continues_past_an_unreadable_run() {
     let (_dir, store) = common::sqlite().await;
-    let h = Harness::with_registry(
-        StoragePorts::from_store(store.clone()),
-        fixtures::registry(),
-    );
+    let h = Harness::with_registry(Backend::of(store.clone()), fixtures::registry());
     let unreadable = h.create("conformance-linear", json!({})).await;
     let healthy = h.create("conformance-linear", json!({})).await;
     h.claim().await;
@@ -181,10 +172,7 @@ async fn reaping_continues_past_an_unreadable_run() {
 #[tokio::test]
 async fn a_worker_host_keeps_serving_around_corrupt_rows() {
     let (_dir, store) = common::sqlite().await;
-    let h = Harness::with_registry(
-        StoragePorts::from_store(store.clone()),
-        fixtures::registry(),
-    );
+    let h = Harness::with_registry(Backend::of(store.clone()), fixtures::registry());
     let corrupt = h
         .kernel
         .dispatch(RunCreate::new("corrupt", "conformance-linear", json!({})).priority(9))
@@ -213,7 +201,7 @@ async fn a_worker_host_keeps_serving_around_corrupt_rows() {
             ..h.host.clone()
         },
     );
-    assert!(host.start().await);
+    assert!(host.start().await.expect("valid host settings"));
     let options = WaitOptions {
         poll_interval: Duration::from_millis(5),
         timeout: Some(Duration::from_secs(20)),

@@ -1,12 +1,12 @@
-//! Workers on other machines are woken by `LISTEN`/`NOTIFY` when jobs are enqueued, and the listener
-//! connection ends with its store.
+//! Workers on other machines are woken by `LISTEN`/`NOTIFY` when jobs are enqueued or runs created, and
+//! the listener connection ends with its store.
 
 use chrono::Utc;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
-use workflow_core::ports::{JobTransport, NewJob, Persistence};
+use workflow_core::ports::{NewJob, NewRun, Signal, Store};
 use workflow_prisma_compat::PgStore;
 use workflow_prisma_compat::testing::postgres_url;
 
@@ -63,12 +63,12 @@ async fn a_worker_is_woken_by_another_process_and_its_listener_ends_with_it() {
     let enqueuer = store(&url, &schema, &enqueuer_name).await;
 
     // The first wait starts the listener.
-    waiter.wait_for_jobs(Duration::from_millis(1)).await;
+    waiter.wait(Signal::Jobs, Duration::from_millis(1)).await;
     await_listeners(&admin, &waiter_name, 1).await;
 
     // Another store (another machine) enqueues: the waiter wakes long before its 10-minute wait ends.
     let waiting = tokio::spawn(async move {
-        waiter.wait_for_jobs(Duration::from_secs(600)).await;
+        waiter.wait(Signal::Jobs, Duration::from_secs(600)).await;
         waiter
     });
     let mut tx = enqueuer.begin().await.unwrap();
@@ -79,14 +79,33 @@ async fn a_worker_is_woken_by_another_process_and_its_listener_ends_with_it() {
         priority: 5,
         payload: json!({ "config": {} }),
     };
-    enqueuer
-        .enqueue(&mut *tx, vec![job], Utc::now())
-        .await
-        .unwrap();
+    tx.enqueue_jobs(vec![job], Utc::now()).await.unwrap();
     tx.commit().await.unwrap();
     let waiter = tokio::time::timeout(Duration::from_secs(20), waiting)
         .await
         .expect("the NOTIFY of another store wakes the waiting worker")
+        .unwrap();
+
+    // A run created elsewhere wakes the run claimers the same way.
+    let waiting = tokio::spawn(async move {
+        waiter.wait(Signal::Runs, Duration::from_secs(600)).await;
+        waiter
+    });
+    let run = NewRun {
+        workflow_id: "workflow".into(),
+        workflow_name: "Workflow".into(),
+        workflow_type: "workflow".into(),
+        input: json!({}),
+        config: json!({}),
+        priority: 5,
+        metadata: None,
+    };
+    let mut executor = enqueuer.executor().await.unwrap();
+    executor.create_run(run, Utc::now()).await.unwrap();
+    drop(executor);
+    let waiter = tokio::time::timeout(Duration::from_secs(20), waiting)
+        .await
+        .expect("a run created by another store wakes the waiting claimer")
         .unwrap();
 
     // Dropping the store stops its listener, which closes its connection.

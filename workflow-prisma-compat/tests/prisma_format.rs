@@ -7,7 +7,7 @@ use serde_json::json;
 use sqlx::Row;
 use std::sync::Arc;
 use workflow_core::kernel::{RunClaimPending, RunCreate};
-use workflow_core::ports::{Persistence, Status};
+use workflow_core::ports::{Status, Store};
 use workflow_core::testing::FakeClock;
 
 fn is_cuid(id: &str) -> bool {
@@ -23,10 +23,7 @@ async fn sqlite_rows_are_written_in_prisma_format() {
     let (_dir, store) = common::sqlite().await;
     let clock = Arc::new(FakeClock::new());
     clock.advance(std::time::Duration::from_millis(123));
-    let kernel = common::kernel(
-        workflow_core::ports::StoragePorts::from_store(store.clone()),
-        clock,
-    );
+    let kernel = common::kernel(store.clone(), clock);
     let run = kernel
         .dispatch(RunCreate::new(
             "k",
@@ -92,7 +89,7 @@ async fn sqlite_rows_written_by_prisma_are_read() {
     .execute(store.pool())
     .await
     .unwrap();
-    let mut session = store.session().await.unwrap();
+    let mut session = store.executor().await.unwrap();
     let run = session
         .get_run("ckzprisma00000000000000001")
         .await
@@ -127,10 +124,7 @@ async fn postgres_round_trip(test: &str) {
     };
     let clock = Arc::new(FakeClock::new());
     clock.advance(std::time::Duration::from_millis(123));
-    let kernel = common::kernel(
-        workflow_core::ports::StoragePorts::from_store(store.clone()),
-        clock,
-    );
+    let kernel = common::kernel(store.clone(), clock);
     kernel
         .dispatch(RunCreate::new(
             "k",
@@ -170,7 +164,7 @@ async fn postgres_round_trip(test: &str) {
     .await
     .unwrap();
     let run = store
-        .session()
+        .executor()
         .await
         .unwrap()
         .get_run("ckzprisma00000000000000002")

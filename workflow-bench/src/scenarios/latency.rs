@@ -124,7 +124,9 @@ async fn rep(ctx: &Context, store: Store) -> [(Rep, Rep, usize); 4] {
     let sink = Arc::new(TimingSink::default());
     let kernel = store.kernel(Some(sink.clone()));
     let host = WorkerHost::new(kernel.clone(), HostConfig::new("bench-latency"));
-    host.start().await;
+    host.start()
+        .await
+        .expect("the benchmark's host settings are valid");
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (wanted, budget) = (ctx.plan.latency_samples, ctx.plan.latency_budget);
     let create = create_to_first_stage(&kernel, wanted, budget).await;

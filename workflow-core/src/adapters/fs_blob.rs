@@ -41,7 +41,10 @@ impl FsBlobStore {
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
-        let invalid = |why: &str| StoreError::Misconfigured(format!("blob key {key:?} {why}"));
+        let invalid = |why: &str| StoreError::InvalidValue {
+            what: format!("blob key {key:?}"),
+            reason: why.to_owned(),
+        };
         if key.is_empty() {
             return Err(invalid("is empty"));
         }
@@ -192,7 +195,7 @@ mod tests {
         for key in ["", "../x", "a//b", "a/./b", "a\\b", "/abs"] {
             let error = store.put(key, &json!(1)).await.unwrap_err();
             assert!(
-                error.to_string().starts_with("misconfigured: blob key"),
+                matches!(&error, StoreError::InvalidValue { what, .. } if what.starts_with("blob key")),
                 "{key}: {error}"
             );
         }

@@ -66,6 +66,8 @@ pub trait DynStage: Send + Sync {
     fn description(&self) -> Option<&'static str>;
     /// Ids of the stages it requires.
     fn dependencies(&self) -> &'static [&'static str];
+    /// Ids of the stages it reads with `ctx.optional::<X>()` (see [`Stage::OPTIONAL_READS`]).
+    fn optional_reads(&self) -> &'static [&'static str];
     /// Sync or async-batch.
     fn mode(&self) -> StageMode;
     /// Whether it ignores its input and reads only from the context.
@@ -159,6 +161,10 @@ impl<S: Stage> DynStage for Adapter<S> {
 
     fn dependencies(&self) -> &'static [&'static str] {
         S::DEPENDENCIES
+    }
+
+    fn optional_reads(&self) -> &'static [&'static str] {
+        S::OPTIONAL_READS
     }
 
     fn mode(&self) -> StageMode {

@@ -58,6 +58,9 @@ pub trait Stage: Send + Sync + 'static {
     const DESCRIPTION: Option<&'static str>;
     /// Ids of the stages this stage requires.
     const DEPENDENCIES: &'static [&'static str];
+    /// Ids of other stages it reads with `ctx.optional::<X>()` when they have an output; the engine loads
+    /// exactly these, the dependencies and the previous group's outputs before the body runs.
+    const OPTIONAL_READS: &'static [&'static str] = &[];
     /// Sync or async-batch.
     const MODE: StageMode;
 

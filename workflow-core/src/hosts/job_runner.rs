@@ -1,13 +1,14 @@
-//! Executing one dequeued job (reference §9.1 `executeJobWithHeartbeat`): heartbeats while the stage runs,
-//! then completes, suspends or fails the job (retrying with backoff) and transitions the run.
+//! Executing one leased job (reference §9.1 `executeJobWithHeartbeat`): the lease is refreshed while the
+//! stage runs; the kernel records the outcome, the job's end and the run's transition together. A lost
+//! lease drops the stage's result; a hard stop ends the stage as failed and retryable.
 
 use super::config::HostConfig;
-use crate::kernel::{JobExecute, JobOutcome, Kernel, RunTransition};
-use crate::ports::{JobRecord, Status};
-use crate::time::add;
+use crate::kernel::{ExecuteOptions, JobOutcome, Kernel, LeasedJob};
+use crate::ports::{JobLease, Signal};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 /// How a job ended for the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +24,9 @@ pub enum JobRunOutcome {
     Ghost,
     /// The lease was lost while the stage ran; the result was dropped and the job left to its new holder.
     Fenced,
+    /// The outcome could not be recorded (the store kept failing); the job is re-leased when its lease
+    /// goes stale.
+    Unrecorded,
 }
 
 /// The result of one job.
@@ -37,21 +41,25 @@ pub struct JobRun {
 /// Refreshes the lease every `interval` until dropped; reports a lost lease on `lost`.
 fn heartbeat(
     kernel: &Kernel,
-    job: &JobRecord,
+    lease: JobLease,
     interval: Duration,
     lost: oneshot::Sender<()>,
 ) -> tokio::task::JoinHandle<()> {
-    let (kernel, lease) = (kernel.clone(), job.lease());
+    let kernel = kernel.clone();
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval.max(Duration::from_millis(10)));
         ticker.tick().await;
         loop {
             ticker.tick().await;
-            match kernel
-                .job_transport()
-                .touch(&lease, kernel.clock().now())
-                .await
-            {
+            let touched = async {
+                kernel
+                    .store()
+                    .executor()
+                    .await?
+                    .touch_job(&lease, kernel.clock().now())
+                    .await
+            };
+            match touched.await {
                 Ok(true) => {}
                 Ok(false) => {
                     let _ = lost.send(());
@@ -63,96 +71,93 @@ fn heartbeat(
     })
 }
 
-async fn transition(kernel: &Kernel, run_id: &str) {
-    if let Err(error) = kernel.dispatch(RunTransition::new(run_id)).await {
-        tracing::error!(run_id, %error, "run.transition after a job failed");
-    }
-}
-
-/// Executes `job` (already leased by this worker) to its end.
-pub async fn execute_job(kernel: &Kernel, config: &HostConfig, job: JobRecord) -> JobRun {
+/// Executes `job` (leased by this worker) to its end. When `hard_stop` is cancelled first, the stage's
+/// body is dropped and the stage recorded as failed and retryable.
+pub async fn execute_job(
+    kernel: &Kernel,
+    config: &HostConfig,
+    job: LeasedJob,
+    hard_stop: &CancellationToken,
+) -> JobRun {
     let lease = job.lease();
+    let interruption = job.interruption();
     let (lost_sender, lost) = oneshot::channel();
-    let beat = heartbeat(kernel, &job, config.job_heartbeat_interval, lost_sender);
-    let command = JobExecute::new(
-        &job.workflow_run_id,
-        &job.workflow_id,
-        &job.stage_id,
-        job.run_config(),
-    )
-    .with_lease(lease.clone());
+    let beat = heartbeat(
+        kernel,
+        lease.clone(),
+        config.job_heartbeat_interval,
+        lost_sender,
+    );
+    let options = ExecuteOptions {
+        retry: config.retry.clone(),
+    };
     let result = tokio::select! {
-        result = kernel.dispatch(command) => Some(result),
-        Ok(()) = lost => None,
+        result = kernel.execute_leased(job, &options) => Ok(result),
+        Ok(()) = lost => Err(None),
+        () = hard_stop.cancelled() => Err(Some(())),
+    };
+    let run = match result {
+        Ok(Ok(executed)) => {
+            if let Some(at) = executed.retry_at {
+                wake_at(kernel, at);
+            }
+            let outcome = match executed.outcome {
+                JobOutcome::Completed => JobRunOutcome::Completed,
+                JobOutcome::Suspended => JobRunOutcome::Suspended,
+                JobOutcome::Failed if executed.ghost => JobRunOutcome::Ghost,
+                JobOutcome::Failed if executed.lease_lost => JobRunOutcome::Fenced,
+                JobOutcome::Failed => JobRunOutcome::Failed,
+            };
+            JobRun {
+                outcome,
+                error: executed.error,
+            }
+        }
+        Ok(Err(error)) => {
+            tracing::error!(job_id = %lease.job_id, %error, "the stage outcome could not be recorded; the job will be re-leased");
+            JobRun {
+                outcome: JobRunOutcome::Unrecorded,
+                error: Some(error.to_string()),
+            }
+        }
+        Err(None) => {
+            tracing::warn!(job_id = %lease.job_id, attempt = lease.attempt, "lease lost while the stage ran; its result is dropped");
+            JobRun {
+                outcome: JobRunOutcome::Fenced,
+                error: Some("lease lost".into()),
+            }
+        }
+        Err(Some(())) => {
+            let reason = format!(
+                "worker {} stopped before the stage finished (its shutdown grace of {:?} ran out)",
+                config.worker_id, config.shutdown_grace
+            );
+            tracing::warn!(job_id = %lease.job_id, "{reason}");
+            match kernel
+                .record_interrupted(interruption, reason.clone())
+                .await
+            {
+                Ok(_) => kernel.store().notify(Signal::Jobs),
+                Err(error) => {
+                    tracing::error!(job_id = %lease.job_id, %error, "could not record the interrupted stage; the job will be re-leased")
+                }
+            }
+            JobRun {
+                outcome: JobRunOutcome::Failed,
+                error: Some(reason),
+            }
+        }
     };
     beat.abort();
-    let jobs = kernel.job_transport();
-    let now = kernel.clock().now();
-    let Some(result) = result else {
-        tracing::warn!(job_id = %job.id, attempt = job.attempt, "lease lost while the stage ran; its result is dropped");
-        return JobRun {
-            outcome: JobRunOutcome::Fenced,
-            error: Some("lease lost".into()),
-        };
-    };
-    let (error, retryable) = match result {
-        Ok(executed) => match executed.outcome {
-            JobOutcome::Completed => {
-                if let Err(error) = jobs.complete(&lease, now).await {
-                    tracing::error!(job_id = %job.id, %error, "could not complete a job");
-                }
-                transition(kernel, &job.workflow_run_id).await;
-                return JobRun {
-                    outcome: JobRunOutcome::Completed,
-                    error: None,
-                };
-            }
-            JobOutcome::Suspended => {
-                let next = executed
-                    .next_poll_at
-                    .unwrap_or_else(|| add(now, config.suspend_fallback));
-                if let Err(error) = jobs.suspend(&lease, next, now).await {
-                    tracing::error!(job_id = %job.id, %error, "could not suspend a job");
-                }
-                return JobRun {
-                    outcome: JobRunOutcome::Suspended,
-                    error: None,
-                };
-            }
-            JobOutcome::Failed if executed.ghost => {
-                let error = executed.error.unwrap_or_else(|| "ghost job".into());
-                tracing::info!(job_id = %job.id, %error, "ghost job discarded");
-                if let Err(store) = jobs.fail(&lease, &error, None, now).await {
-                    tracing::error!(job_id = %job.id, error = %store, "could not fail a ghost job");
-                }
-                return JobRun {
-                    outcome: JobRunOutcome::Ghost,
-                    error: Some(error),
-                };
-            }
-            JobOutcome::Failed => (
-                executed.error.unwrap_or_else(|| "Unknown error".into()),
-                executed.retryable != Some(false),
-            ),
-        },
-        // The kernel itself failed (store unavailable, blob write failed, ...): retry like a stage failure.
-        Err(error) => {
-            tracing::error!(job_id = %job.id, %error, "job.execute failed");
-            (error.to_string(), true)
-        }
-    };
-    let can_retry = retryable && job.attempt < job.max_attempts;
-    let retry_at = can_retry.then(|| add(now, config.retry.delay(job.attempt)));
-    match jobs.fail(&lease, &error, retry_at, now).await {
-        Ok(Some(Status::Failed)) => transition(kernel, &job.workflow_run_id).await,
-        Ok(Some(_)) => {
-            tracing::info!(job_id = %job.id, attempt = job.attempt, retry_at = ?retry_at, "job will be retried")
-        }
-        Ok(None) => tracing::warn!(job_id = %job.id, "lease lost before the failure was recorded"),
-        Err(store) => tracing::error!(job_id = %job.id, error = %store, "could not fail a job"),
-    }
-    JobRun {
-        outcome: JobRunOutcome::Failed,
-        error: Some(error),
-    }
+    run
+}
+
+/// Wakes this process's job loops when a retried job becomes claimable.
+fn wake_at(kernel: &Kernel, at: chrono::DateTime<chrono::Utc>) {
+    let delay = (at - kernel.clock().now()).to_std().unwrap_or_default();
+    let store = kernel.store().clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        store.notify(Signal::Jobs);
+    });
 }

@@ -1,11 +1,11 @@
-//! The maintenance tick (reference §9.1 `runMaintenanceTick`): claim pending runs, poll suspended stages
-//! (and transition resumed runs), release stale leases, flush the outbox, reap stuck runs. Each step runs
-//! even if an earlier one failed.
+//! The maintenance tick (reference §9.1 `runMaintenanceTick`): claim pending runs, poll due suspended
+//! stages (resumed runs are transitioned with their stage), release stale leases, flush the outbox, reap
+//! stuck runs. Each step runs even if an earlier one failed. A worker host does the first, second and
+//! fourth step as soon as there is work; the tick is their fallback for work other engines made.
 
 use super::config::HostConfig;
 use crate::kernel::{
-    Kernel, LeaseReapStale, OutboxFlush, RunClaimPending, RunReapStuck, RunTransition,
-    StagePollSuspended,
+    Kernel, LeaseReapStale, OutboxFlush, RunClaimPending, RunReapStuck, StagePollSuspended,
 };
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +21,8 @@ pub struct TickReport {
     pub resumed: usize,
     /// Stale leases released.
     pub stale_released: usize,
+    /// Jobs failed because their lease went stale on their last attempt.
+    pub stale_failed: usize,
     /// Events delivered.
     pub events_flushed: usize,
     /// Stuck runs failed, re-enqueued or advanced.
@@ -53,11 +55,6 @@ pub async fn run_maintenance_tick(kernel: &Kernel, config: &HostConfig) -> TickR
         Ok(polled) => {
             report.suspended_checked = polled.checked;
             report.resumed = polled.resumed;
-            for run_id in &polled.resumed_workflow_run_ids {
-                if let Err(error) = kernel.dispatch(RunTransition::new(run_id)).await {
-                    failed("run.transition", &error);
-                }
-            }
         }
         Err(error) => failed("stage.pollSuspended", &error),
     }
@@ -67,7 +64,10 @@ pub async fn run_maintenance_tick(kernel: &Kernel, config: &HostConfig) -> TickR
         })
         .await
     {
-        Ok(reaped) => report.stale_released = reaped.released,
+        Ok(reaped) => {
+            report.stale_released = reaped.released;
+            report.stale_failed = reaped.failed;
+        }
         Err(error) => failed("lease.reapStale", &error),
     }
     match kernel

@@ -1,6 +1,7 @@
 //! [`WorkerHost::run_and_wait`] (reference §9.2 `runAndWait`): creates a run, runs the host until the run
 //! finishes, and summarizes it; [`WorkerHost::run_until_finished`] does the same for an existing run.
 
+use super::config::HostConfigError;
 use super::worker::WorkerHost;
 use crate::definition::outputs::decode_json;
 use crate::definition::workflow::{WorkflowDefinition, WorkflowIo};
@@ -87,6 +88,9 @@ pub enum WaitError {
     /// Reading the run failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The host could not start (its settings contradict each other).
+    #[error(transparent)]
+    Config(#[from] HostConfigError),
     /// The run vanished.
     #[error("Run {0} not found")]
     RunNotFound(String),
@@ -126,7 +130,7 @@ impl WorkerHost {
         options: WaitOptions,
         mut on_stage_change: impl FnMut(&[StageSummary]) + Send,
     ) -> Result<RunSummary, WaitError> {
-        let started_here = self.start().await;
+        let started_here = self.start().await?;
         let result = self.wait_for(run_id, &options, &mut on_stage_change).await;
         if started_here {
             self.stop().await;
@@ -143,7 +147,7 @@ impl WorkerHost {
         let begun = Instant::now();
         let mut last: Vec<StageSummary> = Vec::new();
         loop {
-            let mut session = self.kernel().persistence().session().await?;
+            let mut session = self.kernel().store().executor().await?;
             let run = session
                 .get_run(run_id)
                 .await?

@@ -1,12 +1,12 @@
 //! [`ServerlessHost`] (reference §9.3): stateless single-invocation methods for queue-driven or cron-driven
 //! environments.
 
-use super::config::HostConfig;
+use super::config::{HostConfig, HostConfigError};
 use super::job_runner::{JobRun, JobRunOutcome, execute_job};
 use super::maintenance::{TickReport, run_maintenance_tick};
-use crate::kernel::Kernel;
-use crate::ports::{JobRecord, StoreError};
+use crate::kernel::{Kernel, KernelError, LeasedJob, OutboxFlush};
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 
 /// Counts of [`ServerlessHost::process_available_jobs`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,48 +24,77 @@ pub struct ProcessedJobs {
 pub struct ServerlessHost {
     kernel: Kernel,
     config: HostConfig,
+    never: CancellationToken,
 }
 
 impl ServerlessHost {
-    /// A host over `kernel`.
-    pub fn new(kernel: Kernel, config: HostConfig) -> Self {
-        ServerlessHost { kernel, config }
+    /// A host over `kernel`; fails when the settings contradict each other (see
+    /// [`HostConfig::validate`]).
+    pub fn new(kernel: Kernel, config: HostConfig) -> Result<Self, HostConfigError> {
+        config.validate()?;
+        Ok(ServerlessHost {
+            kernel,
+            config,
+            never: CancellationToken::new(),
+        })
     }
 
-    /// Executes one job this worker has leased (for example from a queue message).
-    pub async fn handle_job(&self, job: JobRecord) -> JobRun {
-        execute_job(&self.kernel, &self.config, job).await
+    /// Executes one job this worker has leased (from [`Kernel::lease_jobs`]), then delivers the events
+    /// its commit appended.
+    pub async fn handle_job(&self, job: LeasedJob) -> JobRun {
+        let run = execute_job(&self.kernel, &self.config, job, &self.never).await;
+        self.flush().await;
+        run
     }
 
-    /// Dequeues and executes up to `max_jobs` jobs, one after another.
+    /// Executes up to `max_jobs` jobs one after another (leasing as many as it may at each claim, so jobs
+    /// the first ones enqueue are taken too).
     pub async fn process_available_jobs(
         &self,
         max_jobs: usize,
-    ) -> Result<ProcessedJobs, StoreError> {
+    ) -> Result<ProcessedJobs, KernelError> {
         let mut counts = ProcessedJobs::default();
-        for _ in 0..max_jobs {
-            let Some(job) = self
+        while counts.processed < max_jobs {
+            let leased = self
                 .kernel
-                .job_transport()
-                .dequeue(&self.config.worker_id, self.kernel.clock().now())
-                .await?
-            else {
+                .lease_jobs(&self.config.worker_id, max_jobs - counts.processed)
+                .await?;
+            if leased.is_empty() {
                 break;
-            };
-            let run = self.handle_job(job).await;
+            }
+            self.execute_all(leased, &mut counts).await;
+        }
+        if counts.processed > 0 {
+            self.flush().await;
+        }
+        Ok(counts)
+    }
+
+    async fn execute_all(&self, leased: Vec<LeasedJob>, counts: &mut ProcessedJobs) {
+        for job in leased {
+            let run = execute_job(&self.kernel, &self.config, job, &self.never).await;
             counts.processed += 1;
             match run.outcome {
                 JobRunOutcome::Completed | JobRunOutcome::Suspended => counts.succeeded += 1,
-                JobRunOutcome::Failed | JobRunOutcome::Ghost | JobRunOutcome::Fenced => {
-                    counts.failed += 1
-                }
+                JobRunOutcome::Failed
+                | JobRunOutcome::Ghost
+                | JobRunOutcome::Fenced
+                | JobRunOutcome::Unrecorded => counts.failed += 1,
             }
         }
-        Ok(counts)
     }
 
     /// Runs one maintenance tick (for a cron trigger).
     pub async fn run_maintenance_tick(&self) -> TickReport {
         run_maintenance_tick(&self.kernel, &self.config).await
+    }
+
+    async fn flush(&self) {
+        let flush = OutboxFlush {
+            max_events: Some(self.config.max_outbox_flush_per_tick),
+        };
+        if let Err(error) = self.kernel.dispatch(flush).await {
+            tracing::warn!(%error, "relaying events failed; the next tick retries");
+        }
     }
 }

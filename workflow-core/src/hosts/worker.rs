@@ -1,16 +1,21 @@
-//! [`WorkerHost`]: a long-running worker (reference §9.2, "node host") with a job loop of configurable
-//! concurrency, a maintenance loop, and graceful shutdown that lets in-flight stages finish.
+//! [`WorkerHost`]: a long-running worker (reference §9.2, "node host"). Nothing waits for a fixed tick when
+//! it can be woken: jobs are leased as soon as they are enqueued (up to the free slots, in one claim), runs
+//! as soon as they are created, suspended stages when their `nextPollAt` comes, and events are relayed
+//! right after each commit. The maintenance tick remains as the fallback (stale leases, stuck runs, work of
+//! other engines that woke nobody). Stopping lets in-flight stages finish within a grace period.
 
-use super::config::HostConfig;
+use super::config::{HostConfig, HostConfigError};
 use super::job_runner::{JobRunOutcome, execute_job};
 use super::maintenance::run_maintenance_tick;
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, OutboxFlush, RunClaimPending, StagePollSuspended};
+use crate::ports::Signal;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
-use tokio::sync::{Mutex, Semaphore, watch};
-use tokio::task::JoinSet;
+use std::time::{Duration, Instant};
+use tokio::sync::{Mutex, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Counters of a worker host.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,8 +46,10 @@ struct Counters {
 }
 
 struct Running {
-    shutdown: watch::Sender<bool>,
-    tasks: JoinSet<()>,
+    /// Ends the loops (no new work is taken).
+    stop: CancellationToken,
+    loops: TaskTracker,
+    jobs: TaskTracker,
     started: Instant,
 }
 
@@ -51,34 +58,27 @@ struct Inner {
     config: HostConfig,
     counters: Counters,
     running: Mutex<Option<Running>>,
+    /// Drops in-flight stage bodies (cancelled by [`WorkerHost::stop_now`] or when the grace runs out).
+    hard_stop: std::sync::Mutex<CancellationToken>,
 }
 
-/// A worker: executes jobs (up to `concurrency` at once) and runs the maintenance tick. Cheap to clone.
+/// A worker: executes jobs (up to `concurrency` at once) and keeps the engine moving. Cheap to clone.
 ///
 /// ```no_run
-/// # async fn example(kernel: workflow_core::kernel::Kernel) {
+/// # async fn example(kernel: workflow_core::kernel::Kernel) -> Result<(), Box<dyn std::error::Error>> {
 /// use workflow_core::hosts::{HostConfig, WorkerHost};
 ///
 /// let host = WorkerHost::new(kernel, HostConfig { concurrency: 4, ..HostConfig::new("worker-1") });
-/// host.run_until_signal().await; // until SIGINT or SIGTERM; in-flight stages finish first
-/// # }
+/// host.run_until_signal().await?; // until SIGINT or SIGTERM; in-flight stages finish first
+/// # Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct WorkerHost {
     inner: Arc<Inner>,
 }
 
-/// Waits until `shutdown` is set.
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    while !*shutdown.borrow() {
-        if shutdown.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
 impl WorkerHost {
-    /// A host over `kernel`.
+    /// A host over `kernel` (settings are checked by [`start`](WorkerHost::start)).
     pub fn new(kernel: Kernel, config: HostConfig) -> Self {
         WorkerHost {
             inner: Arc::new(Inner {
@@ -86,6 +86,7 @@ impl WorkerHost {
                 config,
                 counters: Counters::default(),
                 running: Mutex::new(None),
+                hard_stop: std::sync::Mutex::new(CancellationToken::new()),
             }),
         }
     }
@@ -100,40 +101,71 @@ impl WorkerHost {
         &self.inner.config
     }
 
-    /// Starts the job and maintenance loops (the first tick runs at once). Returns `false` if they were
-    /// already running.
-    pub async fn start(&self) -> bool {
+    /// Starts the loops. Returns `false` if they were already running, and an error naming the fields
+    /// when the settings contradict each other (see [`HostConfig::validate`]).
+    pub async fn start(&self) -> Result<bool, HostConfigError> {
+        self.inner.config.validate()?;
         let mut running = self.inner.running.lock().await;
         if running.is_some() {
-            return false;
+            return Ok(false);
         }
-        let (shutdown, receiver) = watch::channel(false);
-        let mut tasks = JoinSet::new();
-        tasks.spawn(self.clone().job_loop(receiver.clone()));
-        tasks.spawn(self.clone().maintenance_loop(receiver));
+        *self.hard_stop_token() = CancellationToken::new();
+        let stop = CancellationToken::new();
+        let loops = TaskTracker::new();
+        let jobs = TaskTracker::new();
+        loops.spawn(self.clone().job_loop(stop.clone(), jobs.clone()));
+        loops.spawn(self.clone().claim_loop(stop.clone()));
+        loops.spawn(self.clone().poll_loop(stop.clone()));
+        loops.spawn(self.clone().relay_loop(stop.clone()));
+        loops.spawn(self.clone().maintenance_loop(stop.clone()));
+        loops.close();
         tracing::info!(worker_id = %self.inner.config.worker_id, concurrency = self.inner.config.concurrency, "worker started");
         *running = Some(Running {
-            shutdown,
-            tasks,
+            stop,
+            loops,
+            jobs,
             started: Instant::now(),
         });
+        Ok(true)
+    }
+
+    fn hard_stop_token(&self) -> std::sync::MutexGuard<'_, CancellationToken> {
+        self.inner
+            .hard_stop
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stops taking work and waits for in-flight stages, for at most the configured
+    /// [`shutdown_grace`](HostConfig::shutdown_grace) (or until [`stop_now`](WorkerHost::stop_now)); stages
+    /// still running then are ended as failed and retryable, so another worker picks them up. Returns
+    /// `false` if the host was not running.
+    pub async fn stop(&self) -> bool {
+        let Some(running) = self.inner.running.lock().await.take() else {
+            return false;
+        };
+        running.stop.cancel();
+        running.loops.wait().await;
+        running.jobs.close();
+        let hard_stop = self.hard_stop_token().clone();
+        let grace = self.inner.config.shutdown_grace;
+        tokio::select! {
+            () = running.jobs.wait() => {}
+            () = tokio::time::sleep(grace) => {
+                tracing::warn!(worker_id = %self.inner.config.worker_id, ?grace, "shutdown grace ran out; ending in-flight stages as retryable failures");
+                hard_stop.cancel();
+            }
+            () = hard_stop.cancelled() => {}
+        }
+        running.jobs.wait().await;
+        tracing::info!(worker_id = %self.inner.config.worker_id, "worker stopped");
         true
     }
 
-    /// Stops dequeuing and ticking, waits for in-flight jobs to finish, and returns. Returns `false` if the
-    /// host was not running.
-    pub async fn stop(&self) -> bool {
-        let Some(mut running) = self.inner.running.lock().await.take() else {
-            return false;
-        };
-        let _ = running.shutdown.send(true);
-        while let Some(result) = running.tasks.join_next().await {
-            if let Err(error) = result {
-                tracing::error!(%error, "a worker loop ended abnormally");
-            }
-        }
-        tracing::info!(worker_id = %self.inner.config.worker_id, "worker stopped");
-        true
+    /// Ends in-flight stages at once (as failed and retryable) and makes a running
+    /// [`stop`](WorkerHost::stop) return without waiting out its grace.
+    pub fn stop_now(&self) {
+        self.hard_stop_token().cancel();
     }
 
     /// Whether the loops run.
@@ -142,15 +174,29 @@ impl WorkerHost {
     }
 
     /// Runs until `shutdown` completes, then stops gracefully.
-    pub async fn run_until(&self, shutdown: impl std::future::Future<Output = ()>) {
-        self.start().await;
+    pub async fn run_until(
+        &self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), HostConfigError> {
+        self.start().await?;
         shutdown.await;
         self.stop().await;
+        Ok(())
     }
 
-    /// Runs until SIGINT (Ctrl-C) or SIGTERM, then stops gracefully.
-    pub async fn run_until_signal(&self) {
-        self.run_until(shutdown_signal()).await;
+    /// Runs until SIGINT (Ctrl-C) or SIGTERM, then stops gracefully; a second signal during the stop ends
+    /// in-flight stages at once (as failed and retryable).
+    pub async fn run_until_signal(&self) -> Result<(), HostConfigError> {
+        self.start().await?;
+        shutdown_signal().await;
+        let stopping = self.stop();
+        tokio::pin!(stopping);
+        tokio::select! {
+            _ = &mut stopping => return Ok(()),
+            () = shutdown_signal() => self.stop_now(),
+        }
+        stopping.await;
+        Ok(())
     }
 
     /// The counters.
@@ -170,82 +216,189 @@ impl WorkerHost {
         }
     }
 
-    async fn job_loop(self, mut shutdown: watch::Receiver<bool>) {
-        let inner = &self.inner;
-        let slots = Arc::new(Semaphore::new(inner.config.concurrency.max(1)));
-        let mut in_flight = JoinSet::new();
-        let jobs = inner.kernel.job_transport().clone();
+    /// Pauses for `wait` (or until `signal` fires); `false` when the host is stopping.
+    async fn pause(
+        &self,
+        stop: &CancellationToken,
+        signal: Option<Signal>,
+        wait: Duration,
+    ) -> bool {
+        let kernel = &self.inner.kernel;
+        tokio::select! {
+            () = stop.cancelled() => false,
+            () = async {
+                match signal {
+                    Some(signal) => kernel.wait(signal, wait).await,
+                    None => tokio::time::sleep(wait).await,
+                }
+            } => true,
+        }
+    }
+
+    async fn job_loop(self, stop: CancellationToken, jobs: TaskTracker) {
+        let config = &self.inner.config;
+        let slots = Arc::new(Semaphore::new(config.concurrency));
         loop {
-            while let Some(done) = in_flight.try_join_next() {
-                if let Err(error) = done {
-                    tracing::error!(%error, "a job task panicked");
-                }
-            }
-            let slot = tokio::select! {
-                slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-                () = stopped(&mut shutdown) => break,
+            let first = tokio::select! {
+                permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+                () = stop.cancelled() => return,
             };
-            if *shutdown.borrow() {
-                break;
+            let mut permits = vec![first];
+            while let Ok(permit) = slots.clone().try_acquire_owned() {
+                permits.push(permit);
             }
-            match jobs
-                .dequeue(&inner.config.worker_id, inner.kernel.clock().now())
-                .await
-            {
-                Ok(Some(job)) => {
-                    let host = self.clone();
-                    in_flight.spawn(async move {
-                        let run = execute_job(&host.inner.kernel, &host.inner.config, job).await;
-                        let counters = &host.inner.counters;
-                        counters.processed.fetch_add(1, Ordering::Relaxed);
-                        match run.outcome {
-                            JobRunOutcome::Completed => {
-                                counters.completed.fetch_add(1, Ordering::Relaxed)
-                            }
-                            JobRunOutcome::Failed => {
-                                counters.failed.fetch_add(1, Ordering::Relaxed)
-                            }
-                            _ => 0,
-                        };
-                        drop(slot);
-                    });
+            let leased = self
+                .inner
+                .kernel
+                .lease_jobs(&config.worker_id, permits.len())
+                .await;
+            match leased {
+                Ok(leased) if leased.is_empty() => {
+                    drop(permits);
+                    if !self
+                        .pause(&stop, Some(Signal::Jobs), config.job_poll_interval)
+                        .await
+                    {
+                        return;
+                    }
                 }
-                Ok(None) => {
-                    drop(slot);
-                    tokio::select! {
-                        () = jobs.wait_for_jobs(inner.config.job_poll_interval) => {}
-                        () = stopped(&mut shutdown) => break,
+                Ok(leased) => {
+                    for job in leased {
+                        let permit = permits.pop().expect("one permit per leased job");
+                        let host = self.clone();
+                        let hard_stop = self.hard_stop_token().clone();
+                        jobs.spawn(async move {
+                            let run = execute_job(
+                                &host.inner.kernel,
+                                &host.inner.config,
+                                job,
+                                &hard_stop,
+                            )
+                            .await;
+                            host.count(run.outcome);
+                            drop(permit);
+                        });
                     }
                 }
                 Err(error) => {
-                    drop(slot);
-                    tracing::error!(%error, "dequeue failed");
-                    tokio::select! {
-                        () = tokio::time::sleep(inner.config.error_backoff) => {}
-                        () = stopped(&mut shutdown) => break,
+                    drop(permits);
+                    tracing::error!(%error, "leasing jobs failed");
+                    if !self.pause(&stop, None, config.error_backoff).await {
+                        return;
                     }
                 }
-            }
-        }
-        // Graceful shutdown: in-flight stages finish and record their outcome.
-        while let Some(done) = in_flight.join_next().await {
-            if let Err(error) = done {
-                tracing::error!(%error, "a job task panicked");
             }
         }
     }
 
-    async fn maintenance_loop(self, mut shutdown: watch::Receiver<bool>) {
-        let mut ticker = tokio::time::interval(self.inner.config.orchestration_interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    fn count(&self, outcome: JobRunOutcome) {
+        let counters = &self.inner.counters;
+        counters.processed.fetch_add(1, Ordering::Relaxed);
+        match outcome {
+            JobRunOutcome::Completed => counters.completed.fetch_add(1, Ordering::Relaxed),
+            JobRunOutcome::Failed => counters.failed.fetch_add(1, Ordering::Relaxed),
+            _ => 0,
+        };
+    }
+
+    /// Claims pending runs as soon as they are created (and every interval, for other engines' runs).
+    async fn claim_loop(self, stop: CancellationToken) {
+        let config = &self.inner.config;
         loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                () = stopped(&mut shutdown) => return,
+            loop {
+                let claim = RunClaimPending {
+                    worker_id: config.worker_id.clone(),
+                    max_claims: Some(config.max_claims_per_tick),
+                };
+                match self.inner.kernel.dispatch(claim).await {
+                    Ok(claimed) if claimed.claimed.len() >= config.max_claims_per_tick => {}
+                    Ok(_) => break,
+                    Err(error) => {
+                        tracing::error!(%error, "claiming pending runs failed");
+                        break;
+                    }
+                }
             }
+            if !self
+                .pause(&stop, Some(Signal::Runs), config.orchestration_interval)
+                .await
+            {
+                return;
+            }
+        }
+    }
+
+    /// Polls suspended stages when the earliest `nextPollAt` comes (woken early by new suspensions).
+    async fn poll_loop(self, stop: CancellationToken) {
+        let (kernel, config) = (&self.inner.kernel, &self.inner.config);
+        loop {
+            let next = async { kernel.store().executor().await?.next_suspended_poll().await };
+            let wait = match next.await {
+                Ok(Some(at)) if at <= kernel.clock().now() => {
+                    let poll = StagePollSuspended {
+                        max_checks: Some(config.max_suspended_checks_per_tick),
+                    };
+                    match kernel.dispatch(poll).await {
+                        Ok(_) => continue,
+                        Err(error) => {
+                            tracing::error!(%error, "polling suspended stages failed");
+                            config.error_backoff
+                        }
+                    }
+                }
+                Ok(Some(at)) => (at - kernel.clock().now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .min(config.orchestration_interval),
+                Ok(None) => config.orchestration_interval,
+                Err(error) => {
+                    tracing::error!(%error, "reading the next poll time failed");
+                    config.error_backoff
+                }
+            };
+            if !self.pause(&stop, Some(Signal::Suspended), wait).await {
+                return;
+            }
+        }
+    }
+
+    /// Delivers outbox events right after the commits that append them.
+    async fn relay_loop(self, stop: CancellationToken) {
+        let (kernel, config) = (&self.inner.kernel, &self.inner.config);
+        loop {
+            loop {
+                let flush = OutboxFlush {
+                    max_events: Some(config.max_outbox_flush_per_tick),
+                };
+                match kernel.dispatch(flush).await {
+                    Ok(flushed) if flushed.published >= config.max_outbox_flush_per_tick => {}
+                    Ok(_) => break,
+                    Err(error) => {
+                        tracing::error!(%error, "relaying events failed");
+                        break;
+                    }
+                }
+            }
+            if !self
+                .pause(&stop, Some(Signal::Events), config.orchestration_interval)
+                .await
+            {
+                return;
+            }
+        }
+    }
+
+    async fn maintenance_loop(self, stop: CancellationToken) {
+        loop {
             let report = run_maintenance_tick(&self.inner.kernel, &self.inner.config).await;
             self.inner.counters.ticks.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(?report, "maintenance tick");
+            if !self
+                .pause(&stop, None, self.inner.config.orchestration_interval)
+                .await
+            {
+                return;
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use super::Kernel;
 use super::error::KernelError;
+use super::validate;
 use crate::definition::record::{Actor, Annotation};
 use crate::ports::{
     AnnotationFilter, AnnotationRecord, EventKind, NewAnnotation, StageRecord, WorkflowEvent,
@@ -79,6 +80,21 @@ impl AnnotationInput {
     pub fn emit_event(mut self) -> Self {
         self.emit_event = true;
         self
+    }
+
+    /// Refuses keys and values no backend can store (naming `field`, e.g. `annotations[0]`).
+    pub(crate) fn check(&self, command: &'static str, field: &str) -> Result<(), KernelError> {
+        for (key, value) in &self.attributes {
+            validate::key(command, &format!("{field} attribute key {key:?}"), key)?;
+            validate::storable_json(command, &format!("{field}.attributes.{key}"), value)?;
+        }
+        if let Some(key) = &self.idempotency_key {
+            validate::key(command, &format!("{field} idempotency key"), key)?;
+        }
+        if let Some(payload) = &self.payload {
+            validate::storable_json(command, &format!("{field}.payload"), payload)?;
+        }
+        Ok(())
     }
 }
 
@@ -168,12 +184,13 @@ impl AnnotationScope<'_> {
         let mut rows = Vec::new();
         let mut events = Vec::new();
         for annotation in recorded.iter().filter(|a| !a.value.is_null()) {
+            // Stage code cannot be refused after the fact: what no backend can store is replaced.
             let row = self.row(
-                annotation.key.clone(),
-                annotation.value.clone(),
+                validate::scrub_text(annotation.key.clone()),
+                validate::scrub_json(annotation.value.clone()),
                 &annotation.actor,
-                annotation.payload.clone(),
-                annotation.idempotency_key.clone(),
+                annotation.payload.clone().map(validate::scrub_json),
+                annotation.idempotency_key.clone().map(validate::scrub_text),
             );
             if annotation.emit_event {
                 events.push(self.event(&row, now));
@@ -227,31 +244,29 @@ impl<'k> Annotations<'k> {
         input: AnnotationInput,
         options: AttachOptions,
     ) -> Result<usize, KernelError> {
-        let now = self.kernel.ports().clock.now();
-        let scope = AnnotationScope {
-            run_id,
-            scope: options.scope.as_deref().unwrap_or("run"),
-            scope_id: options.scope_id.as_deref(),
-            stage_record_id: options.workflow_stage_record_id.as_deref(),
-            attempt: options.attempt.unwrap_or(0),
-        };
-        let causation = input
-            .idempotency_key
-            .clone()
-            .unwrap_or_else(crate::ids::uuid);
-        let (rows, events) = scope.rows_for_inputs(std::slice::from_ref(&input), now);
-        if rows.is_empty() {
+        input.check("annotations.attach", "input")?;
+        if input.attributes.values().all(Value::is_null) {
             return Ok(0);
         }
-        let mut tx = self.kernel.ports().persistence.begin().await?;
-        if tx.get_run(run_id).await?.is_none() {
-            return Err(KernelError::RunNotFound(run_id.to_owned()));
-        }
-        let inserted = tx.append_annotations(rows, now).await?;
+        let causation = Kernel::causation_id(input.idempotency_key.as_deref());
         self.kernel
-            .commit::<()>(tx, &events, &causation, None)
-            .await?;
-        Ok(inserted)
+            .transact(&causation, async |unit| {
+                let scope = AnnotationScope {
+                    run_id,
+                    scope: options.scope.as_deref().unwrap_or("run"),
+                    scope_id: options.scope_id.as_deref(),
+                    stage_record_id: options.workflow_stage_record_id.as_deref(),
+                    attempt: options.attempt.unwrap_or(0),
+                };
+                let (rows, events) = scope.rows_for_inputs(std::slice::from_ref(&input), unit.now);
+                if unit.tx.get_run(run_id).await?.is_none() {
+                    return Err(KernelError::RunNotFound(run_id.to_owned()));
+                }
+                let inserted = unit.tx.append_annotations(rows, unit.now).await?;
+                unit.emit_all(events);
+                Ok(inserted)
+            })
+            .await
     }
 
     /// A run's annotations, AND-filtered, ordered by `createdAt` then id. The deprecated run `metadata` is
@@ -261,7 +276,7 @@ impl<'k> Annotations<'k> {
         run_id: &str,
         filter: &AnnotationFilter,
     ) -> Result<Vec<AnnotationRecord>, KernelError> {
-        let mut session = self.kernel.ports().persistence.session().await?;
+        let mut session = self.kernel.ports().store.executor().await?;
         let limit = filter.limit.unwrap_or(DEFAULT_LIST_LIMIT);
         let mut rows = session.list_annotations(run_id, filter).await?;
         if !could_match_legacy(filter) {

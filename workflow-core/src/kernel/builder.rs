@@ -3,8 +3,8 @@
 use super::{Kernel, KernelConfig, Ports};
 use crate::events::TracingEventSink;
 use crate::ports::{
-    ActivityExecutor, BlobStore, Clock, EventSink, JobTransport, LocalExecutor, Persistence,
-    StoragePorts, SystemClock, WorkflowRegistry,
+    ActivityExecutor, BlobStore, Clock, EventSink, LocalExecutor, Store, StoreBlobs, SystemClock,
+    WorkflowRegistry,
 };
 use std::sync::Arc;
 
@@ -13,13 +13,12 @@ use std::sync::Arc;
 #[error("the kernel needs a {0}; set it with KernelBuilder::{0}(..)")]
 pub struct MissingPort(pub &'static str);
 
-/// Assembles a [`Kernel`]. The clock defaults to [`SystemClock`], the executor to [`LocalExecutor`] and the
-/// event sink to [`TracingEventSink`].
+/// Assembles a [`Kernel`]. The clock defaults to [`SystemClock`], the executor to [`LocalExecutor`], the
+/// event sink to [`TracingEventSink`] and the blob store to the store's own blobs.
 #[derive(Default)]
 pub struct KernelBuilder {
-    persistence: Option<Arc<dyn Persistence>>,
+    store: Option<Arc<dyn Store>>,
     blobs: Option<Arc<dyn BlobStore>>,
-    jobs: Option<Arc<dyn JobTransport>>,
     events: Option<Arc<dyn EventSink>>,
     clock: Option<Arc<dyn Clock>>,
     registry: Option<Arc<dyn WorkflowRegistry>>,
@@ -28,36 +27,24 @@ pub struct KernelBuilder {
 }
 
 impl KernelBuilder {
-    /// Runs, stages, logs, annotations, outbox and idempotency keys.
+    /// Where runs, stages, jobs, events, keys and (unless [`blob_store`](KernelBuilder::blob_store) is
+    /// set) blobs are kept.
     #[must_use]
-    pub fn persistence(mut self, persistence: Arc<dyn Persistence>) -> Self {
-        self.persistence = Some(persistence);
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
         self
     }
 
-    /// The job queue.
-    #[must_use]
-    pub fn job_transport(mut self, jobs: Arc<dyn JobTransport>) -> Self {
-        self.jobs = Some(jobs);
-        self
-    }
-
-    /// Persistence, job transport and blob store at once.
-    #[must_use]
-    pub fn storage(self, ports: StoragePorts) -> Self {
-        self.persistence(ports.persistence)
-            .job_transport(ports.jobs)
-            .blob_store(ports.blobs)
-    }
-
-    /// Stage outputs and artifacts.
+    /// Keeps stage outputs, artifacts and stage storage in `blobs` instead of the store (for example a
+    /// [`FsBlobStore`](crate::adapters::FsBlobStore)). Outputs are then written before the stage's
+    /// transaction, under per-attempt keys, rather than inside it.
     #[must_use]
     pub fn blob_store(mut self, blobs: Arc<dyn BlobStore>) -> Self {
         self.blobs = Some(blobs);
         self
     }
 
-    /// Where `outbox.flush` delivers events.
+    /// Where the outbox relay delivers events.
     #[must_use]
     pub fn event_sink(mut self, events: Arc<dyn EventSink>) -> Self {
         self.events = Some(events);
@@ -101,10 +88,18 @@ impl KernelBuilder {
 
     /// The kernel, or the first missing required port.
     pub fn build(self) -> Result<Kernel, MissingPort> {
+        let store = self.store.ok_or(MissingPort("store"))?;
+        let (blobs, blobs_in_store) = match self.blobs {
+            Some(blobs) => (blobs, false),
+            None => (
+                Arc::new(StoreBlobs(store.clone())) as Arc<dyn BlobStore>,
+                true,
+            ),
+        };
         let ports = Ports {
-            persistence: self.persistence.ok_or(MissingPort("persistence"))?,
-            jobs: self.jobs.ok_or(MissingPort("job_transport"))?,
-            blobs: self.blobs.ok_or(MissingPort("blob_store"))?,
+            store,
+            blobs,
+            blobs_in_store,
             registry: self.registry.ok_or(MissingPort("registry"))?,
             events: self.events.unwrap_or_else(|| Arc::new(TracingEventSink)),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),

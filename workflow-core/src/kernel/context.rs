@@ -1,13 +1,15 @@
-//! The workflow context: the outputs of a run's completed stages, read back from the blob store, and the
-//! inputs and run output derived from it.
+//! What a stage reads: the outputs of the stages it declared (dependencies and `optional` reads) and of the
+//! previous group (its input), loaded in one query; and the run output derived from the last group.
 
 use crate::definition::context::{StageEnv, StageRunInfo};
 use crate::definition::outputs::StageOutputs;
 use crate::definition::record::Recorder;
 use crate::definition::storage::StageStorage;
-use crate::definition::workflow::WorkflowDefinition;
+use crate::definition::workflow::{StageNode, WorkflowDefinition};
+use crate::ports::blob::keys;
 use crate::ports::{BlobStore, RunRecord, StageRecord, Status, StoreError};
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Where a completed stage's output lives: `outputData._artifactKey` (a blob key), or the legacy inline
@@ -26,41 +28,131 @@ pub(crate) fn stored_output(stage: &StageRecord) -> Option<StoredOutput<'_>> {
     }
 }
 
-/// The output of one completed stage, if it has one.
-pub(crate) async fn read_output(
-    blobs: &dyn BlobStore,
-    stage: &StageRecord,
-) -> Result<Option<Value>, StoreError> {
-    match stored_output(stage) {
-        Some(StoredOutput::Blob(key)) => {
-            let value = blobs.get(key).await?;
-            if value.is_none() {
-                tracing::warn!(
-                    run_id = %stage.workflow_run_id,
-                    stage_id = %stage.stage_id,
-                    key,
-                    "the output of a completed stage is missing from the blob store"
-                );
-            }
-            Ok(value)
+/// The stages whose outputs `node` reads: the previous group (its input, unless it reads only from the
+/// context), its dependencies and its `optional` reads, each once, only stages of earlier groups.
+pub(crate) fn reads(definition: &WorkflowDefinition, node: &StageNode) -> Vec<&'static str> {
+    let group = node.execution_group;
+    let mut ids: Vec<&'static str> = Vec::new();
+    if group > 1 && !node.stage.reads_context_only() {
+        ids.extend(
+            definition
+                .stages_in_group(group - 1)
+                .iter()
+                .map(|n| n.stage.id()),
+        );
+    }
+    let declared = node
+        .stage
+        .dependencies()
+        .iter()
+        .chain(node.stage.optional_reads());
+    for id in declared {
+        let earlier = definition
+            .stage(id)
+            .is_some_and(|other| other.execution_group < group);
+        if earlier && !ids.contains(id) {
+            ids.push(id);
         }
-        Some(StoredOutput::Inline(value)) => Ok(Some(value.clone())),
-        None => Ok(None),
+    }
+    ids
+}
+
+/// The key a stage's output is stored under: the TypeScript engine's `…/<stageId>/output.json`, or with a
+/// blob store outside the database a per-delivery key (`…/attempt-<n>/output.json`), so that a worker that
+/// lost its lease cannot overwrite the output of the one that holds it.
+pub(crate) fn output_key(
+    in_store: bool,
+    run: &RunRecord,
+    stage_id: &str,
+    attempt: Option<i32>,
+) -> String {
+    let delivery = if in_store { None } else { attempt };
+    keys::output_key(&run.workflow_type, &run.id, stage_id, delivery)
+}
+
+/// Outputs read through known keys.
+pub(crate) struct OutputKeys {
+    /// `(stage id, key)` of every output to read.
+    pub keys: Vec<(String, String)>,
+    /// Outputs stored inline in `outputData` (legacy rows), already known.
+    pub inline: Vec<(String, Value)>,
+}
+
+impl OutputKeys {
+    /// The keys of `ids` from the stage rows (completed rows only).
+    pub fn from_rows(stages: &[StageRecord], ids: &[&str]) -> OutputKeys {
+        let mut found = OutputKeys {
+            keys: Vec::new(),
+            inline: Vec::new(),
+        };
+        for stage in stages
+            .iter()
+            .filter(|s| s.status == Status::Completed && ids.contains(&s.stage_id.as_str()))
+        {
+            match stored_output(stage) {
+                Some(StoredOutput::Blob(key)) => {
+                    found.keys.push((stage.stage_id.clone(), key.to_owned()))
+                }
+                Some(StoredOutput::Inline(value)) => {
+                    found.inline.push((stage.stage_id.clone(), value.clone()))
+                }
+                None => {}
+            }
+        }
+        found
+    }
+
+    /// The canonical keys of `ids` (valid where outputs are stored in the database store, whose keys are
+    /// the same for every delivery).
+    pub fn canonical(run: &RunRecord, ids: &[&str]) -> OutputKeys {
+        OutputKeys {
+            keys: ids
+                .iter()
+                .map(|id| {
+                    (
+                        (*id).to_owned(),
+                        keys::output_key(&run.workflow_type, &run.id, id, None),
+                    )
+                })
+                .collect(),
+            inline: Vec::new(),
+        }
+    }
+
+    /// Just the keys.
+    pub fn key_list(&self) -> Vec<String> {
+        self.keys.iter().map(|(_, key)| key.clone()).collect()
+    }
+
+    /// The outputs, given the values found for the keys; the stage ids whose key had no value.
+    pub fn resolve(self, values: &HashMap<String, Value>) -> (StageOutputs, Vec<String>) {
+        let mut outputs = StageOutputs::new();
+        let mut missing = Vec::new();
+        for (stage_id, key) in self.keys {
+            match values.get(&key) {
+                Some(value) => outputs.insert(stage_id, value.clone()),
+                None => missing.push(stage_id),
+            }
+        }
+        for (stage_id, value) in self.inline {
+            outputs.insert(stage_id, value);
+        }
+        (outputs, missing)
     }
 }
 
-/// `{ stageId: output }` of every completed stage (ordered by group, then stage number).
-pub(crate) async fn load_outputs(
+/// Reads outputs from a blob store outside the database, one key at a time.
+pub(crate) async fn read_external(
     blobs: &dyn BlobStore,
-    stages: &[StageRecord],
-) -> Result<StageOutputs, StoreError> {
-    let mut outputs = StageOutputs::new();
-    for stage in stages.iter().filter(|s| s.status == Status::Completed) {
-        if let Some(output) = read_output(blobs, stage).await? {
-            outputs.insert(stage.stage_id.clone(), output);
+    keys: &[String],
+) -> Result<HashMap<String, Value>, StoreError> {
+    let mut values = HashMap::new();
+    for key in keys {
+        if let Some(value) = blobs.get(key).await? {
+            values.insert(key.clone(), value);
         }
     }
-    Ok(outputs)
+    Ok(values)
 }
 
 /// The input of a stage of `group` (1-based): the run input for group 1; otherwise the previous group's

@@ -42,6 +42,19 @@ pub enum KernelError {
         /// The key.
         key: String,
     },
+    /// An idempotency key was reused for a different request (another workflow, input, config or
+    /// priority); nothing was written.
+    #[error(
+        "idempotency key \"{key}\" of command \"{command}\" was already used for a different request: {detail}"
+    )]
+    IdempotencyConflict {
+        /// The command type.
+        command: &'static str,
+        /// The key.
+        key: String,
+        /// What differs.
+        detail: String,
+    },
     /// The cached result of an idempotent command cannot be decoded (written by another version).
     #[error("cannot replay command \"{command}\" with idempotency key \"{key}\": {detail}")]
     UndecodableReplay {

@@ -1,10 +1,9 @@
 //! Creating the stage rows and jobs of an execution group.
 
-use super::Kernel;
 use super::error::KernelError;
+use super::unit::UnitOfWork;
 use crate::definition::workflow::WorkflowDefinition;
-use crate::ports::{NewJob, NewStage, RunRecord, Session, Status};
-use chrono::{DateTime, Utc};
+use crate::ports::{GroupStart, NewStage, RunRecord, Signal, Status, WorkflowEvent};
 use serde_json::{Value, json};
 
 /// Which group to prepare, and how.
@@ -36,52 +35,48 @@ pub(crate) fn stage_config(run_config: &Value, stage_id: &str) -> Value {
         .unwrap_or_else(|| json!({}))
 }
 
-impl Kernel {
-    /// Creates the rows of a group, and enqueues a job (within `tx`) for every row that is `PENDING`.
-    /// Returns the job ids.
+impl UnitOfWork<'_> {
+    /// Creates the rows of a group and a job for every row that is `PENDING`, with `events` appended in
+    /// the same step. Returns the job ids.
     pub(crate) async fn prepare_group(
-        &self,
-        tx: &mut dyn Session,
+        &mut self,
         definition: &WorkflowDefinition,
         run: &RunRecord,
         spec: GroupSpec,
-        now: DateTime<Utc>,
+        events: Vec<WorkflowEvent>,
     ) -> Result<Vec<String>, KernelError> {
-        let GroupSpec {
-            group,
-            attempt,
-            mode,
-        } = spec;
-        let mut jobs = Vec::new();
-        for node in definition.stages_in_group(group) {
-            let stage = NewStage {
+        self.flush_events().await?;
+        let stages = definition
+            .stages_in_group(spec.group)
+            .into_iter()
+            .map(|node| NewStage {
                 workflow_run_id: run.id.clone(),
                 stage_id: node.stage.id().to_owned(),
                 stage_name: node.stage.name().to_owned(),
                 stage_number: node.stage_number() as i32,
-                execution_group: group as i32,
-                attempt,
+                execution_group: spec.group as i32,
+                attempt: spec.attempt,
                 status: Status::Pending,
                 started_at: None,
                 config: Some(stage_config(&run.config, node.stage.id())),
-            };
-            let row = match mode {
-                CreateMode::Upsert => tx.insert_stage_if_absent(stage, now).await?,
-                CreateMode::Create => tx.create_stage(stage, now).await?,
-            };
-            if row.status == Status::Pending {
-                jobs.push(NewJob {
-                    workflow_run_id: run.id.clone(),
-                    workflow_id: run.workflow_id.clone(),
-                    stage_id: row.stage_id,
-                    priority: run.priority,
-                    payload: json!({ "config": run.config }),
-                });
-            }
+            })
+            .collect();
+        let start = GroupStart {
+            stages,
+            if_absent: spec.mode == CreateMode::Upsert,
+            workflow_id: run.workflow_id.clone(),
+            priority: run.priority,
+            payload: json!({ "config": run.config }),
+            events: super::outbox::rows(&events, &self.causation),
+        };
+        let rows = self.tx.start_group(start, self.now).await?;
+        let jobs: Vec<String> = rows.into_iter().filter_map(|(_, job)| job).collect();
+        if !jobs.is_empty() {
+            self.signal(Signal::Jobs);
         }
-        if jobs.is_empty() {
-            return Ok(Vec::new());
+        if !events.is_empty() {
+            self.signal(Signal::Events);
         }
-        Ok(self.ports().jobs.enqueue(tx, jobs, now).await?)
+        Ok(jobs)
     }
 }

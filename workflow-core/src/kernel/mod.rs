@@ -1,5 +1,7 @@
-//! The command kernel: a pure dispatcher over the ports, with the eleven commands of the TypeScript engine
-//! as typed structs. It holds no timers; hosts drive it.
+//! The command kernel: a dispatcher over the ports, with the eleven commands of the TypeScript engine as
+//! typed structs. It holds no timers; hosts drive it. Each command is a unit of work: `dispatch` opens the
+//! transaction, records the idempotency key, runs the command, appends its events to the outbox, commits
+//! and then wakes whoever waits for the work it made.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -13,11 +15,8 @@
 //! workflow! { Doubler { stages: double } }
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let store = Arc::new(InMemoryStore::new());
 //! let kernel = Kernel::builder()
-//!     .persistence(store.clone())
-//!     .job_transport(store.clone())
-//!     .blob_store(store.clone())
+//!     .store(Arc::new(InMemoryStore::new()))
 //!     .registry(Registry::new().with::<Doubler>())
 //!     .build()
 //!     .unwrap();
@@ -32,18 +31,28 @@ mod commands;
 mod context;
 mod dispatch;
 mod error;
+mod execution;
 mod groups;
+mod lease;
 mod logs;
 mod outbox;
+mod retry;
+mod transition;
+mod unit;
+mod validate;
 
 pub use annotations::{AnnotationInput, Annotations, AttachOptions, DEFAULT_LIST_LIMIT};
 pub use builder::{KernelBuilder, MissingPort};
 pub use commands::*;
 pub use dispatch::Command;
 pub use error::KernelError;
+pub use execution::{ExecuteOptions, Interrupted, LeasedJob};
+pub use retry::RetryPolicy;
+pub use validate::MAX_KEY_BYTES;
+pub(crate) use validate::nul_path;
 
 use crate::ports::{
-    ActivityExecutor, BlobStore, Clock, EventSink, JobTransport, Persistence, WorkflowRegistry,
+    ActivityExecutor, BlobStore, Clock, EventSink, Signal, Store, WorkflowRegistry,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,20 +62,26 @@ use std::time::Duration;
 pub struct KernelConfig {
     /// An in-progress idempotency key older than this is reclaimed (default 10 min; `None` never reclaims).
     pub idempotency_stale_in_progress: Option<Duration>,
+    /// How long recording a finished stage is retried after transient store errors (a dropped
+    /// connection, a deadlock) before the worker gives up and leaves the job to be re-leased (default
+    /// 60 s). The stage body is never run again for such a retry.
+    pub record_retry_budget: Duration,
 }
 
 impl Default for KernelConfig {
     fn default() -> Self {
         KernelConfig {
             idempotency_stale_in_progress: Some(Duration::from_secs(600)),
+            record_retry_budget: Duration::from_secs(60),
         }
     }
 }
 
 pub(crate) struct Ports {
-    pub persistence: Arc<dyn Persistence>,
+    pub store: Arc<dyn Store>,
     pub blobs: Arc<dyn BlobStore>,
-    pub jobs: Arc<dyn JobTransport>,
+    /// Whether `blobs` is the store's own (outputs are then written in the stage's transaction).
+    pub blobs_in_store: bool,
     pub events: Arc<dyn EventSink>,
     pub clock: Arc<dyn Clock>,
     pub registry: Arc<dyn WorkflowRegistry>,
@@ -81,7 +96,7 @@ pub struct Kernel {
 }
 
 impl Kernel {
-    /// A builder; persistence, job transport, blob store and registry are required.
+    /// A builder; the store and the registry are required.
     pub fn builder() -> KernelBuilder {
         KernelBuilder::default()
     }
@@ -91,17 +106,12 @@ impl Kernel {
         Annotations::new(self)
     }
 
-    /// The persistence port.
-    pub fn persistence(&self) -> &Arc<dyn Persistence> {
-        &self.ports.persistence
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.ports.store
     }
 
-    /// The job transport.
-    pub fn job_transport(&self) -> &Arc<dyn JobTransport> {
-        &self.ports.jobs
-    }
-
-    /// The blob store.
+    /// The blob store stage code reads and writes (the store's own unless another one was set).
     pub fn blob_store(&self) -> &Arc<dyn BlobStore> {
         &self.ports.blobs
     }
@@ -116,6 +126,16 @@ impl Kernel {
         &self.ports.registry
     }
 
+    /// The tunables.
+    pub fn config(&self) -> &KernelConfig {
+        &self.ports.config
+    }
+
+    /// Waits until `signal` fires or `max_wait` passes (see [`Store::wait`]).
+    pub async fn wait(&self, signal: Signal, max_wait: Duration) {
+        self.ports.store.wait(signal, max_wait).await;
+    }
+
     pub(crate) fn ports(&self) -> &Ports {
         &self.ports
     }
@@ -124,6 +144,7 @@ impl Kernel {
 impl std::fmt::Debug for Kernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Kernel")
+            .field("store", &self.ports.store.kind())
             .field("workflows", &self.ports.registry.workflow_ids())
             .finish_non_exhaustive()
     }

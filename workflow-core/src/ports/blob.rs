@@ -1,8 +1,10 @@
 //! The [`BlobStore`] port: JSON values under string keys (stage outputs, artifacts, stage storage).
 
 use super::error::StoreError;
+use super::store::Store;
 use async_trait::async_trait;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// Stores JSON values under keys such as `workflow-v2/<workflowType>/<runId>/<stageId>/output.json`.
 ///
@@ -28,6 +30,60 @@ pub trait BlobStore: Send + Sync {
             self.delete(key).await?;
         }
         Ok(keys.len())
+    }
+}
+
+/// The blobs of a [`Store`] (the `workflow_artifacts` table on the SQL stores) as a [`BlobStore`]: every
+/// call is one autocommit operation.
+#[derive(Clone)]
+pub struct StoreBlobs(pub Arc<dyn Store>);
+
+impl std::fmt::Debug for StoreBlobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreBlobs({})", self.0.kind())
+    }
+}
+
+#[async_trait]
+impl BlobStore for StoreBlobs {
+    async fn put(&self, key: &str, value: &Value) -> Result<(), StoreError> {
+        if let Some(path) = crate::kernel::nul_path("value", value)
+            .or_else(|| key.contains('\0').then(|| "the key".to_owned()))
+        {
+            return Err(StoreError::InvalidValue {
+                what: format!("blob {key:?}"),
+                reason: format!(
+                    "{path} contains a NUL byte (U+0000), which PostgreSQL cannot store"
+                ),
+            });
+        }
+        let now = crate::time::truncate_ms(chrono::Utc::now());
+        self.0
+            .executor()
+            .await?
+            .put_blobs(vec![(key.to_owned(), value.clone())], now)
+            .await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Value>, StoreError> {
+        let keys = [key.to_owned()];
+        Ok(self.0.executor().await?.get_blobs(&keys).await?.remove(key))
+    }
+
+    async fn has(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.get(key).await?.is_some())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.0.executor().await?.delete_blob(key).await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.0.executor().await?.list_blobs(prefix).await
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, StoreError> {
+        self.0.executor().await?.delete_blob_prefix(prefix).await
     }
 }
 

@@ -1,4 +1,4 @@
-//! [`StoreError`]: the error every storage port (persistence, job transport, blob store) reports.
+//! [`StoreError`]: the error every storage port (store, blob store, AI call log) reports.
 
 use std::error::Error as StdError;
 
@@ -38,26 +38,54 @@ pub enum StoreError {
         /// What is wrong with the value.
         message: String,
     },
-    /// A write by a worker that no longer holds the job's lease was refused.
-    #[error("fenced: {0}")]
-    Fenced(String),
-    /// The configuration of the ports is inconsistent (for example a job transport used with another
-    /// store's transaction).
-    #[error("misconfigured: {0}")]
-    Misconfigured(String),
-    /// The database, file system or network failed.
+    /// A value the store cannot hold was refused before anything was written (for example a blob key
+    /// outside the layout a database store keeps, or a string with a NUL byte).
+    #[error("{what}: {reason}")]
+    InvalidValue {
+        /// The value, e.g. `blob key "x"`.
+        what: String,
+        /// Why it cannot be stored.
+        reason: String,
+    },
+    /// The backend failed.
     #[error("{context}: {source}")]
     Backend {
         /// What was being done.
         context: String,
-        /// The underlying error.
+        /// The backend's error.
         #[source]
         source: Box<dyn StdError + Send + Sync>,
+        /// Whether trying again may succeed (a dropped connection, a deadlock, a busy database) rather
+        /// than fail the same way (a constraint, a value the database refuses).
+        transient: bool,
     },
 }
 
 impl StoreError {
-    /// Wraps a backend error with what was being done.
+    /// Whether the operation may succeed if tried again (see [`StoreError::Backend::transient`]).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Backend {
+                transient: true,
+                ..
+            }
+        )
+    }
+
+    /// Wraps a backend error that trying again may cure (see [`StoreError::Backend`]).
+    pub fn transient(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
+        StoreError::Backend {
+            context: context.into(),
+            source: source.into(),
+            transient: true,
+        }
+    }
+
+    /// Wraps a backend error with what was being done (not transient).
     pub fn backend(
         context: impl Into<String>,
         source: impl Into<Box<dyn StdError + Send + Sync>>,
@@ -65,6 +93,7 @@ impl StoreError {
         StoreError::Backend {
             context: context.into(),
             source: source.into(),
+            transient: false,
         }
     }
 }

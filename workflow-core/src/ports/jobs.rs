@@ -1,17 +1,10 @@
-//! The job transport port: the queue of stage executions.
-//!
-//! Worker-facing operations stand alone. Operations the kernel performs as part of a command
-//! (`enqueue`, `cancel_by_run`, `jobs_by_run`, `check_lease`, `settle_suspended`) take the command's
-//! [`Session`]: a transport that lives in the same store enlists in its transaction, so a claimed run and
-//! its jobs commit together.
+//! Jobs: the rows of `job_queue` (the queue of stage executions) and the values the store's job
+//! operations take and return.
 
-use super::error::StoreError;
-use super::persistence::Session;
+use super::records::{RunRecord, StageRecord};
 use super::status::Status;
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use std::time::Duration;
 
 /// A `job_queue` row (`workflowId` travels inside `payload._workflowId` and is split out here).
 #[derive(Clone, Debug, PartialEq)]
@@ -105,113 +98,67 @@ pub enum SuspendedJobEnd {
     Cancelled,
 }
 
-/// The queue of stage executions.
-#[async_trait]
-pub trait JobTransport: Send + Sync {
-    /// Adds jobs (status `PENDING`, attempt 0) within `session`; returns their ids.
-    async fn enqueue(
-        &self,
-        session: &mut dyn Session,
-        jobs: Vec<NewJob>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<String>, StoreError>;
-
-    /// Leases the next claimable job: `PENDING` with `nextPollAt` null or `<= now`, highest priority, then
-    /// oldest. Sets it `RUNNING`, `attempt + 1`, `workerId`, `lockedAt = startedAt = now`.
-    async fn dequeue(
-        &self,
-        worker_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<JobRecord>, StoreError>;
-
-    /// Leases up to `limit` jobs at once (default: repeated [`dequeue`](JobTransport::dequeue)).
-    async fn dequeue_batch(
-        &self,
-        worker_id: &str,
-        limit: usize,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<JobRecord>, StoreError> {
-        let mut jobs = Vec::new();
-        while jobs.len() < limit {
-            match self.dequeue(worker_id, now).await? {
-                Some(job) => jobs.push(job),
-                None => break,
-            }
-        }
-        Ok(jobs)
-    }
-
-    /// `RUNNING` → `COMPLETED`, if `lease` still holds; returns whether it did.
-    async fn complete(&self, lease: &JobLease, now: DateTime<Utc>) -> Result<bool, StoreError>;
-
-    /// `RUNNING` → `SUSPENDED` (lock cleared), if `lease` still holds.
-    async fn suspend(
-        &self,
-        lease: &JobLease,
+/// How a leased job ends ([`Executor::end_job`](super::Executor::end_job)).
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobEnd {
+    /// `COMPLETED`.
+    Complete,
+    /// `SUSPENDED` until `next_poll_at` (lock cleared).
+    Suspend {
+        /// When the stage is polled.
         next_poll_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-
-    /// Records a failure, if `lease` still holds: with `retry_at` and `attempt < maxAttempts` the job goes
-    /// back to `PENDING` (claimable from `retry_at`), otherwise it becomes `FAILED`. Returns the new status,
-    /// or `None` if the lease was lost.
-    async fn fail(
-        &self,
-        lease: &JobLease,
-        error: &str,
+    },
+    /// Failed: back to `PENDING` at `retry_at` while `attempt < maxAttempts`, otherwise `FAILED`.
+    Fail {
+        /// The failure (`lastError`).
+        error: String,
+        /// When it may run again; `None` never retries.
         retry_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Status>, StoreError>;
+    },
+}
 
-    /// Refreshes `lockedAt` of a `RUNNING` job whose lease still holds; `false` means the lease was lost.
-    async fn touch(&self, lease: &JobLease, now: DateTime<Utc>) -> Result<bool, StoreError>;
+/// What a worker asks of [`Executor::claim_jobs`](super::Executor::claim_jobs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobClaim {
+    /// The worker taking the leases (`workerId`).
+    pub worker_id: String,
+    /// At most this many jobs.
+    pub limit: usize,
+    /// Only jobs of these workflows (the ones the worker can run; other workers of a shared database may
+    /// run the rest).
+    pub workflows: Vec<String>,
+}
 
-    /// `RUNNING` jobs with `lockedAt < now - threshold` go back to `PENDING` (lock cleared, attempt kept).
-    async fn release_stale(
-        &self,
-        threshold: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<usize, StoreError>;
+/// A job leased by [`Executor::claim_jobs`](super::Executor::claim_jobs), with its run and stage rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimedJob {
+    /// The job, `RUNNING` under this worker's lease.
+    pub job: JobRecord,
+    /// Its run as the claim saw it (`None` if the run is gone).
+    pub run: Option<RunRecord>,
+    /// Its stage row: `RUNNING` when `started`, otherwise as it was (`None` if there is no row).
+    pub stage: Option<StageRecord>,
+    /// Whether the claim marked the stage `RUNNING` (its run is `RUNNING` and it had not completed).
+    pub started: bool,
+}
 
-    /// `PENDING` and `SUSPENDED` jobs of the run become `CANCELLED` (within `session`); returns how many.
-    async fn cancel_by_run(
-        &self,
-        session: &mut dyn Session,
-        run_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<usize, StoreError>;
+/// A job [`Executor::claim_jobs`](super::Executor::claim_jobs) leased but could not read with its rows:
+/// the job row itself, or its run's or stage's row, holds a value that cannot be decoded. The kernel
+/// quarantines the job (fails it with the error) so that the rest of the queue is served.
+#[derive(Debug)]
+pub struct UnreadableJob {
+    /// The job's `id`.
+    pub job_id: String,
+    /// What could not be read ([`StoreError::CorruptRow`](super::StoreError::CorruptRow) naming the table,
+    /// row and column).
+    pub error: super::StoreError,
+}
 
-    /// Every job of a run (within `session`).
-    async fn jobs_by_run(
-        &self,
-        session: &mut dyn Session,
-        run_id: &str,
-    ) -> Result<Vec<JobRecord>, StoreError>;
-
-    /// Whether `lease` still holds (the job is `RUNNING` with that attempt), checked within `session` so a
-    /// write made in the same transaction is fenced.
-    async fn check_lease(
-        &self,
-        session: &mut dyn Session,
-        lease: &JobLease,
-    ) -> Result<bool, StoreError>;
-
-    /// Ends the `SUSPENDED` job of a stage resolved by polling (within `session`); returns how many rows.
-    async fn settle_suspended(
-        &self,
-        session: &mut dyn Session,
-        run_id: &str,
-        stage_id: &str,
-        end: SuspendedJobEnd,
-        now: DateTime<Utc>,
-    ) -> Result<usize, StoreError>;
-
-    /// Waits until jobs may be available or `max_wait` elapses. Transports that can be woken (in-process
-    /// notify, PostgreSQL `LISTEN`) return early; the default just sleeps.
-    async fn wait_for_jobs(&self, max_wait: Duration) {
-        tokio::time::sleep(max_wait).await;
-    }
-
-    /// Wakes waiters of [`wait_for_jobs`](JobTransport::wait_for_jobs) after jobs were enqueued and committed.
-    fn notify_enqueued(&self) {}
+/// What [`Executor::release_stale_jobs`](super::Executor::release_stale_jobs) did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StaleJobs {
+    /// Jobs returned to `PENDING`.
+    pub released: usize,
+    /// Jobs that had used up their attempts and became `FAILED` (their stages still need failing).
+    pub exhausted: Vec<JobRecord>,
 }

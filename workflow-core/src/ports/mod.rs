@@ -1,26 +1,35 @@
 //! Ports: the traits through which the engine reaches the outside world. Adapters implement them
 //! (in-memory ones in [`crate::testing`], SQL ones in `workflow-prisma-compat`).
+//!
+//! - [`Store`]: runs, stages, jobs, logs, annotations, the outbox, idempotency keys and blobs, with
+//!   transactions ([`Tx`]) and autocommit [`Executor`]s.
+//! - [`BlobStore`]: blob access for stage code ([`StoreBlobs`] serves it from a [`Store`]; `FsBlobStore`
+//!   keeps blobs on disk instead).
+//! - [`AiCallLog`], [`EventSink`], [`Clock`], [`WorkflowRegistry`], [`ActivityExecutor`].
 
+pub mod ai_calls;
 pub mod blob;
 pub mod clock;
 pub mod error;
 pub mod events;
 pub mod executor;
 pub mod jobs;
-pub mod persistence;
 pub mod records;
 pub mod registry;
 pub mod status;
-mod storage;
+pub mod store;
 
-pub use blob::BlobStore;
+pub use ai_calls::AiCallLog;
+pub use blob::{BlobStore, StoreBlobs};
 pub use clock::{Clock, SystemClock};
 pub use error::StoreError;
 pub use events::{EventEnvelope, EventError, EventKind, EventSink, WorkflowEvent};
 pub use executor::{Activity, ActivityExecutor, ActivityResult, LocalExecutor};
-pub use jobs::{JobLease, JobRecord, JobTransport, NewJob, SuspendedJobEnd};
-pub use persistence::{Persistence, Session};
+pub use jobs::{
+    ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs, SuspendedJobEnd,
+    UnreadableJob,
+};
 pub use records::*;
 pub use registry::{Registry, WorkflowRegistry};
 pub use status::Status;
-pub use storage::StoragePorts;
+pub use store::{Executor, GroupStart, Signal, StageWrite, StageWritten, Store, Tx};

@@ -370,6 +370,8 @@ pub struct OutboxRecord {
 /// Input of `append_outbox` (one event; the store assigns the sequence).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewOutboxEvent {
+    /// The run it belongs to.
+    pub workflow_run_id: String,
     /// Event type.
     pub event_type: String,
     /// Whole event.

@@ -8,7 +8,15 @@ use proc_macro2::{Delimiter, TokenStream, TokenTree};
 /// Every `X` in `.require::<X>()` / `::require::<X>(..)` within `body`, in source order, keeping the user's spans.
 pub fn scan_requires(body: TokenStream) -> Vec<syn::Type> {
     let mut found = Vec::new();
-    scan(body, &mut found);
+    scan(body, "require", &mut found);
+    found
+}
+
+/// Every `X` in `.optional::<X>()` / `::optional::<X>(..)` within `body` (stages read when present; the
+/// engine loads their outputs but does not require them to run earlier).
+pub fn scan_optionals(body: TokenStream) -> Vec<syn::Type> {
+    let mut found = Vec::new();
+    scan(body, "optional", &mut found);
     found
 }
 
@@ -16,16 +24,16 @@ fn is_punct(tree: Option<&TokenTree>, ch: char) -> bool {
     matches!(tree, Some(TokenTree::Punct(p)) if p.as_char() == ch)
 }
 
-fn scan(stream: TokenStream, found: &mut Vec<syn::Type>) {
+fn scan(stream: TokenStream, method: &str, found: &mut Vec<syn::Type>) {
     let trees: Vec<TokenTree> = stream.into_iter().collect();
     let mut i = 0;
     while i < trees.len() {
         if let TokenTree::Group(group) = &trees[i] {
-            scan(group.stream(), found);
+            scan(group.stream(), method, found);
             i += 1;
             continue;
         }
-        let is_require = matches!(&trees[i], TokenTree::Ident(ident) if ident == "require");
+        let is_require = matches!(&trees[i], TokenTree::Ident(ident) if ident == method);
         let after_receiver =
             i >= 1 && (is_punct(trees.get(i - 1), '.') || is_punct(trees.get(i - 1), ':'));
         let turbofish = is_punct(trees.get(i + 1), ':')

@@ -74,6 +74,10 @@ pub fn expand(model: &StageModel) -> TokenStream {
     let dep_ids = deps
         .iter()
         .map(|dep| quote_spanned!(dep.span()=> <#dep as #private::Stage>::ID));
+    let optional_ids = model
+        .optional_reads
+        .iter()
+        .map(|read| quote_spanned!(read.span()=> <#read as #private::Stage>::ID));
     let upstream_bounds = deps
         .iter()
         .filter(|dep| !model.is_self_dependency(dep))
@@ -150,6 +154,7 @@ pub fn expand(model: &StageModel) -> TokenStream {
             const NAME: &'static str = #name;
             const DESCRIPTION: ::core::option::Option<&'static str> = #description;
             const DEPENDENCIES: &'static [&'static str] = &[#(#dep_ids),*];
+            const OPTIONAL_READS: &'static [&'static str] = &[#(#optional_ids),*];
             const MODE: #private::StageMode = #mode;
 
             #execute_fn

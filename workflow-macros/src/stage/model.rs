@@ -1,7 +1,7 @@
 //! The validated description of one stage, built from the attribute arguments and the fn.
 
 use super::args::StageArgs;
-use super::deps::scan_requires;
+use super::deps::{scan_optionals, scan_requires};
 use super::signature::{StageSignature, analyze};
 use crate::errors::Errors;
 use crate::naming::{doc_text, kebab_case, title_case, validate_id};
@@ -33,6 +33,9 @@ pub struct StageModel {
     pub description: Option<String>,
     /// Declared and scanned dependencies, deduplicated, in order of first appearance.
     pub deps: Vec<Type>,
+    /// Stages read with `ctx.optional::<X>()` that are not dependencies (their outputs are loaded when
+    /// present).
+    pub optional_reads: Vec<Type>,
     /// Set for async-batch stages: the output and state types read from `BatchStep<Output, State>`.
     pub batch: Option<BatchModel>,
     pub signature: StageSignature,
@@ -95,6 +98,15 @@ impl StageModel {
             }
         }
 
+        let mut optional_reads: Vec<Type> = Vec::new();
+        for read in scan_optionals(func.block.to_token_stream()) {
+            let key = read.to_token_stream().to_string();
+            if !seen.contains(&key) && !is_self_reference(&read, &ident) {
+                seen.push(key);
+                optional_reads.push(read);
+            }
+        }
+
         let batch_types = signature.output.as_deref().and_then(batch_step_types);
         let batch = match (args.check_completion, batch_types) {
             (Some(check), Some((output, state))) => Some(BatchModel {
@@ -153,6 +165,7 @@ impl StageModel {
             name,
             description,
             deps,
+            optional_reads,
             batch,
             signature,
             block: func.block,

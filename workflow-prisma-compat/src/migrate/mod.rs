@@ -4,7 +4,7 @@
 
 mod runner;
 
-pub use runner::apply;
+pub use runner::{MigrationTarget, apply};
 
 use sha2::{Digest, Sha256};
 

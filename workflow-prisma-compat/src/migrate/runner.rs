@@ -5,8 +5,106 @@
 //! `prisma migrate` or another worker's runner.
 
 use super::{MigrateError, Migration, MigrationReport, POSTGRES, SQLITE};
-use crate::sql::{Arg, Cell, Dialect, Kind, SqlConn};
+use crate::codec::Ts;
+use crate::sql::Dialect;
 use chrono::Utc;
+use sqlx::{PgConnection, SqliteConnection};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for sqlx::PgConnection {}
+    impl Sealed for sqlx::SqliteConnection {}
+}
+
+/// A connection the runner can migrate: a PostgreSQL or SQLite connection (sealed).
+#[allow(async_fn_in_trait)]
+pub trait MigrationTarget: sealed::Sealed + Send {
+    #[doc(hidden)]
+    fn dialect(&self) -> Dialect;
+    #[doc(hidden)]
+    async fn script(&mut self, sql: &str) -> Result<(), sqlx::Error>;
+    #[doc(hidden)]
+    async fn history_rows(&mut self) -> Result<Vec<(String, String, bool, bool)>, sqlx::Error>;
+    #[doc(hidden)]
+    async fn record_started(&mut self, id: &str, migration: &Migration) -> Result<(), sqlx::Error>;
+    #[doc(hidden)]
+    async fn record_finished(&mut self, id: &str) -> Result<(), sqlx::Error>;
+}
+
+const HISTORY: &str = "SELECT migration_name, checksum, finished_at IS NOT NULL, rolled_back_at IS NOT NULL \
+                       FROM _prisma_migrations ORDER BY started_at ASC";
+
+impl MigrationTarget for PgConnection {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn script(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut *self)
+            .await
+            .map(drop)
+    }
+
+    async fn history_rows(&mut self) -> Result<Vec<(String, String, bool, bool)>, sqlx::Error> {
+        sqlx::query_as(HISTORY).fetch_all(&mut *self).await
+    }
+
+    async fn record_started(&mut self, id: &str, migration: &Migration) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())")
+            .bind(id)
+            .bind(migration.checksum())
+            .bind(migration.name)
+            .execute(&mut *self)
+            .await
+            .map(drop)
+    }
+
+    async fn record_finished(&mut self, id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE _prisma_migrations SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self)
+            .await
+            .map(drop)
+    }
+}
+
+impl MigrationTarget for SqliteConnection {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn script(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut *self)
+            .await
+            .map(drop)
+    }
+
+    async fn history_rows(&mut self) -> Result<Vec<(String, String, bool, bool)>, sqlx::Error> {
+        sqlx::query_as(HISTORY).fetch_all(&mut *self).await
+    }
+
+    async fn record_started(&mut self, id: &str, migration: &Migration) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(migration.checksum())
+            .bind(migration.name)
+            .bind(Ts(workflow_core::time::truncate_ms(Utc::now())))
+            .execute(&mut *self)
+            .await
+            .map(drop)
+    }
+
+    async fn record_finished(&mut self, id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE _prisma_migrations SET finished_at = $2, applied_steps_count = applied_steps_count + 1 WHERE id = $1")
+            .bind(id)
+            .bind(Ts(workflow_core::time::truncate_ms(Utc::now())))
+            .execute(&mut *self)
+            .await
+            .map(drop)
+    }
+}
 
 const PRISMA_LOCK: &str = "SELECT pg_advisory_lock(72707369)";
 const PRISMA_UNLOCK: &str = "SELECT pg_advisory_unlock(72707369)";
@@ -42,75 +140,49 @@ struct History {
     rolled_back: bool,
 }
 
-async fn history(conn: &mut dyn SqlConn) -> Result<Vec<History>, MigrateError> {
-    let sql = "SELECT migration_name, checksum, CASE WHEN finished_at IS NULL THEN 0 ELSE 1 END, \
-               CASE WHEN rolled_back_at IS NULL THEN 0 ELSE 1 END FROM _prisma_migrations ORDER BY started_at ASC";
-    let rows = conn
-        .query(
-            sql,
-            Vec::new(),
-            &[Kind::Text, Kind::Text, Kind::Int, Kind::Int],
-        )
+async fn history<C: MigrationTarget>(conn: &mut C) -> Result<Vec<History>, MigrateError> {
+    Ok(conn
+        .history_rows()
         .await
-        .map_err(db("read _prisma_migrations"))?;
-    Ok(rows
+        .map_err(db("read _prisma_migrations"))?
         .into_iter()
-        .filter_map(|cells| match cells.as_slice() {
-            [
-                Cell::Text(name),
-                Cell::Text(checksum),
-                Cell::Int(finished),
-                Cell::Int(rolled_back),
-            ] => Some(History {
-                name: name.clone(),
-                checksum: checksum.clone(),
-                finished: *finished == 1,
-                rolled_back: *rolled_back == 1,
-            }),
-            _ => None,
+        .map(|(name, checksum, finished, rolled_back)| History {
+            name,
+            checksum,
+            finished,
+            rolled_back,
         })
         .collect())
 }
 
-async fn apply_one(conn: &mut dyn SqlConn, migration: &Migration) -> Result<(), MigrateError> {
-    let dialect = conn.dialect();
-    let begin = if dialect == Dialect::Sqlite {
+async fn apply_one<C: MigrationTarget>(
+    conn: &mut C,
+    migration: &Migration,
+) -> Result<(), MigrateError> {
+    let begin = if conn.dialect() == Dialect::Sqlite {
         "BEGIN IMMEDIATE"
     } else {
         "BEGIN"
     };
-    conn.execute_script(begin).await.map_err(db("begin"))?;
+    conn.script(begin).await.map_err(db("begin"))?;
     let result = async {
         let id = uuid::Uuid::new_v4().to_string();
-        let now = workflow_core::time::truncate_ms(Utc::now());
-        let (insert, finish) = match dialect {
-            Dialect::Postgres => (
-                "INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())",
-                "UPDATE _prisma_migrations SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = $1",
-            ),
-            Dialect::Sqlite => (
-                "INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, $4)",
-                "UPDATE _prisma_migrations SET finished_at = $2, applied_steps_count = applied_steps_count + 1 WHERE id = $1",
-            ),
-        };
-        let mut args = vec![Arg::text(&id), Arg::text(migration.checksum()), Arg::text(migration.name)];
-        if dialect == Dialect::Sqlite {
-            args.push(Arg::at(now));
-        }
-        conn.execute(insert, args).await.map_err(db(format!("record {} as started", migration.name)))?;
-        conn.execute_script(migration.sql).await.map_err(db(format!("apply {}", migration.name)))?;
-        let mut args = vec![Arg::text(&id)];
-        if dialect == Dialect::Sqlite {
-            args.push(Arg::at(now));
-        }
-        conn.execute(finish, args).await.map_err(db(format!("record {} as finished", migration.name)))?;
+        conn.record_started(&id, migration)
+            .await
+            .map_err(db(format!("record {} as started", migration.name)))?;
+        conn.script(migration.sql)
+            .await
+            .map_err(db(format!("apply {}", migration.name)))?;
+        conn.record_finished(&id)
+            .await
+            .map_err(db(format!("record {} as finished", migration.name)))?;
         Ok(())
     }
     .await;
     match result {
-        Ok(()) => conn.execute_script("COMMIT").await.map_err(db("commit")),
+        Ok(()) => conn.script("COMMIT").await.map_err(db("commit")),
         Err(error) => {
-            if let Err(rollback) = conn.execute_script("ROLLBACK").await {
+            if let Err(rollback) = conn.script("ROLLBACK").await {
                 tracing::error!(%rollback, "rollback of a failed migration failed");
             }
             Err(error)
@@ -118,11 +190,11 @@ async fn apply_one(conn: &mut dyn SqlConn, migration: &Migration) -> Result<(), 
     }
 }
 
-async fn apply_all(
-    conn: &mut dyn SqlConn,
+async fn apply_all<C: MigrationTarget>(
+    conn: &mut C,
     migrations: &[Migration],
 ) -> Result<MigrationReport, MigrateError> {
-    conn.execute_script(create_history(conn.dialect()))
+    conn.script(create_history(conn.dialect()))
         .await
         .map_err(db("create _prisma_migrations"))?;
     let recorded = history(conn).await?;
@@ -162,16 +234,16 @@ async fn apply_all(
     Ok(report)
 }
 
-/// Applies the pending migrations of the connection's database (PostgreSQL or SQLite).
-pub async fn apply(conn: &mut dyn SqlConn) -> Result<MigrationReport, MigrateError> {
+/// Applies the pending migrations of the connection's database (a `PgConnection` or a `SqliteConnection`).
+pub async fn apply<C: MigrationTarget>(conn: &mut C) -> Result<MigrationReport, MigrateError> {
     match conn.dialect() {
         Dialect::Sqlite => apply_all(conn, SQLITE).await,
         Dialect::Postgres => {
-            conn.execute_script(PRISMA_LOCK)
+            conn.script(PRISMA_LOCK)
                 .await
                 .map_err(db("take the migration lock"))?;
             let result = apply_all(conn, POSTGRES).await;
-            if let Err(error) = conn.execute_script(PRISMA_UNLOCK).await {
+            if let Err(error) = conn.script(PRISMA_UNLOCK).await {
                 tracing::warn!(%error, "cannot release the migration lock");
             }
             result

@@ -1,17 +1,46 @@
 //! Opening stores: [`open`] picks the database from the URL, connects, and applies the migrations.
 
-use super::{PgStore, SqlStore, SqliteStore};
+use super::{PgStore, SqliteStore};
 use crate::migrate::{self, MigrateError};
-use crate::ops::jobs::JOBS_CHANNEL;
 use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
-use workflow_core::ports::StoragePorts;
+use workflow_core::ports::{AiCallLog, Store};
+
+/// A store opened from a URL, with its AI call log (the same database).
+#[derive(Clone)]
+pub struct Opened {
+    /// Runs, stages, jobs, events, keys and blobs (give it to `Kernel::builder().store(..)`).
+    pub store: Arc<dyn Store>,
+    /// The `ai_calls` table (for `workflow_core::ai::AiCallLogger`).
+    pub ai_calls: Arc<dyn AiCallLog>,
+}
+
+impl Opened {
+    fn of<S: Store + AiCallLog>(store: S) -> Self {
+        let store = Arc::new(store);
+        Opened {
+            store: store.clone(),
+            ai_calls: store,
+        }
+    }
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Opened({})", self.store.kind())
+    }
+}
+
+/// How long a SQLite statement waits for another process's write lock before failing (busy); the retry
+/// of the engine's writes takes it from there. Within one process writes never wait on each other's locks.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Reader connections of a SQLite store.
+const SQLITE_READERS: u32 = 4;
 
 /// Why a store could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -77,32 +106,40 @@ impl SqliteStore {
         options: SqliteConnectOptions,
         label: &str,
     ) -> Result<Self, ConnectError> {
+        let failed = |source| ConnectError::Connect {
+            url: label.to_owned(),
+            source,
+        };
         let options = options
             .create_if_missing(true)
             // Prisma's driver enables foreign keys on every connection; cascades depend on it.
             .foreign_keys(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT);
+        let in_memory = options.get_filename().as_os_str().is_empty()
+            || options
+                .get_filename()
+                .to_string_lossy()
+                .contains(":memory:");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options.clone())
             .await
-            .map_err(|source| ConnectError::Connect {
-                url: label.to_owned(),
-                source,
-            })?;
-        migrate::apply(
-            &mut *pool
-                .acquire()
+            .map_err(failed)?;
+        migrate::apply(&mut *write.acquire().await.map_err(failed)?).await?;
+        let read = if in_memory {
+            // Another connection would open another, empty, database.
+            write.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(SQLITE_READERS)
+                .connect_with(options.create_if_missing(false))
                 .await
-                .map_err(|source| ConnectError::Connect {
-                    url: label.to_owned(),
-                    source,
-                })?,
-        )
-        .await?;
-        Ok(SqlStore::from_pool(pool))
+                .map_err(failed)?
+        };
+        Ok(SqliteStore::from_pools(read, write))
     }
 }
 
@@ -139,54 +176,23 @@ impl PgStore {
             })?;
         migrate::apply(&mut *conn).await?;
         drop(conn);
-        Ok(SqlStore::from_pool(pool))
+        Ok(PgStore::from_pool(pool))
     }
 }
 
 /// Opens the database of `url` (`postgres://…` or `postgresql://…`; `sqlite:…`, or a plain file path for
-/// SQLite), applies the migrations, and returns its ports.
-pub async fn open(url: &str) -> Result<StoragePorts, ConnectError> {
+/// SQLite), applies the migrations, and returns its store.
+pub async fn open(url: &str) -> Result<Opened, ConnectError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(StoragePorts::from_store(Arc::new(
-            PgStore::connect(url).await?,
-        )));
+        return Ok(Opened::of(PgStore::connect(url).await?));
     }
     if url.starts_with("sqlite:") {
-        return Ok(StoragePorts::from_store(Arc::new(
-            SqliteStore::connect(url).await?,
-        )));
+        return Ok(Opened::of(SqliteStore::connect(url).await?));
     }
     if url.contains("://") || url.is_empty() {
         return Err(ConnectError::UnsupportedUrl(redact(url)));
     }
-    Ok(StoragePorts::from_store(Arc::new(
-        SqliteStore::open(url).await?,
-    )))
-}
-
-/// Wakes `notify` on every `NOTIFY workflow_jobs`, reconnecting after errors.
-pub(crate) async fn listen_for_jobs(pool: PgPool, notify: Arc<Notify>) {
-    loop {
-        match PgListener::connect_with(&pool).await {
-            Ok(mut listener) => match listener.listen(JOBS_CHANNEL).await {
-                Ok(()) => loop {
-                    match listener.recv().await {
-                        Ok(_) => {
-                            notify.notify_waiters();
-                            notify.notify_one();
-                        }
-                        Err(error) => {
-                            tracing::warn!(%error, "job notifications interrupted");
-                            break;
-                        }
-                    }
-                },
-                Err(error) => tracing::warn!(%error, "cannot LISTEN for jobs"),
-            },
-            Err(error) => tracing::warn!(%error, "cannot connect the job listener"),
-        }
-        tokio::time::sleep(Duration::from_secs(5)).await;
-    }
+    Ok(Opened::of(SqliteStore::open(url).await?))
 }
 
 #[cfg(test)]

@@ -1,83 +1,64 @@
-//! [`SqlStore`]: persistence, job transport and database-backed blob store over one sqlx pool;
-//! [`PgStore`] and [`SqliteStore`] are its two instances.
+//! [`SqlStore`]: the [`Store`] port over sqlx pools, and its two instances [`PgStore`] and [`SqliteStore`].
+//!
+//! On PostgreSQL one pool serves every connection; workers of other processes are woken with
+//! `LISTEN`/`NOTIFY`. On SQLite every write goes through one writer connection (a pool of one, which
+//! hands it out in order), so no concurrency setting can make two of the engine's own transactions wait on
+//! each other's locks; reads use a pool of their own (WAL readers never block the writer).
 
-mod blobs;
 mod connect;
-mod jobs;
-mod session;
+mod listen;
 
 pub(crate) use connect::redact;
-pub use connect::{ConnectError, open};
-pub use session::SqlSession;
+pub use connect::{ConnectError, Opened, open};
 
-use crate::sql::SqlConn;
+use crate::exec::SqlExecutor;
 use async_trait::async_trait;
-use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Postgres, Sqlite};
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
-use workflow_core::ports::{Persistence, Session, StoreError};
+use workflow_core::ports::*;
 
-/// What differs between the two databases at the store level. Sealed: implemented for `Postgres` and
-/// `Sqlite`.
-#[doc(hidden)]
-pub trait Flavor: Database + private::Sealed
-where
-    Self::Connection: SqlConn,
-{
-    /// The statement that opens a transaction, when not plain `BEGIN` (SQLite takes the write lock at once).
-    const BEGIN: Option<&'static str>;
+/// In-process wake-ups, one per signal.
+pub(crate) struct Signals(HashMap<Signal, Notify>);
 
-    /// Starts waking `notify` when another process enqueues jobs (PostgreSQL `LISTEN`) and returns the
-    /// task to stop with the store; `None` where only this process writes.
-    fn spawn_listener(pool: &Pool<Self>, notify: Arc<Notify>) -> Option<AbortHandle> {
-        let _ = (pool, notify);
-        None
+impl Signals {
+    fn new() -> Self {
+        Signals(
+            [
+                Signal::Jobs,
+                Signal::Runs,
+                Signal::Suspended,
+                Signal::Events,
+            ]
+            .into_iter()
+            .map(|signal| (signal, Notify::new()))
+            .collect(),
+        )
+    }
+
+    pub(crate) fn notify(&self, signal: Signal) {
+        let notify = &self.0[&signal];
+        notify.notify_waiters();
+        // A waiter between a look at the store and its wait would miss `notify_waiters`; a stored permit
+        // wakes it.
+        notify.notify_one();
+    }
+
+    async fn wait(&self, signal: Signal, max_wait: Duration) {
+        let _ = tokio::time::timeout(max_wait, self.0[&signal].notified()).await;
     }
 }
 
-mod private {
-    pub trait Sealed {}
-    impl Sealed for sqlx::Postgres {}
-    impl Sealed for sqlx::Sqlite {}
-}
-
-impl Flavor for Postgres {
-    const BEGIN: Option<&'static str> = None;
-
-    fn spawn_listener(pool: &Pool<Self>, notify: Arc<Notify>) -> Option<AbortHandle> {
-        Some(tokio::spawn(connect::listen_for_jobs(pool.clone(), notify)).abort_handle())
-    }
-}
-
-impl Flavor for Sqlite {
-    // A deferred transaction that reads first and writes later can fail with SQLITE_BUSY when another
-    // writer came in between; IMMEDIATE makes a transaction the single writer from its start.
-    const BEGIN: Option<&'static str> = Some("BEGIN IMMEDIATE");
-}
-
-/// A store over a sqlx pool of `DB`.
-pub struct SqlStore<DB: Flavor>
-where
-    DB::Connection: SqlConn,
-{
-    pool: Pool<DB>,
-    job_added: Arc<Notify>,
-    /// The job listener, started by the first wait for jobs.
+/// A store over sqlx pools of `DB`.
+pub struct SqlStore<DB: Database> {
+    read: Pool<DB>,
+    write: Pool<DB>,
+    signals: Arc<Signals>,
+    /// The PostgreSQL listener, started by the first wait.
     listener: OnceLock<Option<AbortHandle>>,
-}
-
-impl<DB: Flavor> Drop for SqlStore<DB>
-where
-    DB::Connection: SqlConn,
-{
-    fn drop(&mut self) {
-        // The listener holds a pooled connection and reconnects forever; it lives as long as the store.
-        if let Some(Some(listener)) = self.listener.get() {
-            listener.abort();
-        }
-    }
 }
 
 /// The PostgreSQL store (many workers, many machines).
@@ -85,41 +66,15 @@ pub type PgStore = SqlStore<Postgres>;
 /// The SQLite store (the embedded default: everything in one file).
 pub type SqliteStore = SqlStore<Sqlite>;
 
-impl<DB: Flavor> SqlStore<DB>
-where
-    DB::Connection: SqlConn,
-{
-    /// A store over an existing pool (whose database is already migrated).
-    pub fn from_pool(pool: Pool<DB>) -> Self {
-        SqlStore {
-            pool,
-            job_added: Arc::new(Notify::new()),
-            listener: OnceLock::new(),
+impl<DB: Database> Drop for SqlStore<DB> {
+    fn drop(&mut self) {
+        if let Some(Some(listener)) = self.listener.get() {
+            listener.abort();
         }
-    }
-
-    /// The pool.
-    pub fn pool(&self) -> &Pool<DB> {
-        &self.pool
-    }
-
-    async fn connection(&self) -> Result<PoolConnection<DB>, StoreError> {
-        self.pool
-            .acquire()
-            .await
-            .map_err(crate::sql::backend("acquire a connection"))
-    }
-
-    fn wake(&self) {
-        self.job_added.notify_waiters();
-        self.job_added.notify_one();
     }
 }
 
-impl<DB: Flavor> std::fmt::Debug for SqlStore<DB>
-where
-    DB::Connection: SqlConn,
-{
+impl<DB: Database> std::fmt::Debug for SqlStore<DB> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqlStore")
             .field("database", &DB::NAME)
@@ -127,23 +82,130 @@ where
     }
 }
 
-#[async_trait]
-impl<DB: Flavor> Persistence for SqlStore<DB>
-where
-    DB::Connection: SqlConn,
-{
-    async fn begin(&self) -> Result<Box<dyn Session>, StoreError> {
-        let tx = match DB::BEGIN {
-            Some(statement) => self.pool.begin_with(statement).await,
-            None => self.pool.begin().await,
+impl<DB: Database> SqlStore<DB> {
+    fn with_pools(read: Pool<DB>, write: Pool<DB>) -> Self {
+        SqlStore {
+            read,
+            write,
+            signals: Arc::new(Signals::new()),
+            listener: OnceLock::new(),
         }
-        .map_err(crate::sql::backend("begin a transaction"))?;
-        Ok(Box::new(SqlSession::<DB>::transaction(tx)))
     }
 
-    async fn session(&self) -> Result<Box<dyn Session>, StoreError> {
-        Ok(Box::new(SqlSession::<DB>::autocommit(
-            self.connection().await?,
-        )))
+    /// The pool writes go through (on SQLite the single writer connection; on PostgreSQL the only pool).
+    /// Statements run on it directly are outside the engine's transactions.
+    pub fn pool(&self) -> &Pool<DB> {
+        &self.write
+    }
+
+    /// The pool autocommit reads use (the same pool on PostgreSQL).
+    pub fn read_pool(&self) -> &Pool<DB> {
+        &self.read
     }
 }
+
+impl PgStore {
+    /// A store over an existing pool (whose database is already migrated).
+    pub fn from_pool(pool: Pool<Postgres>) -> Self {
+        Self::with_pools(pool.clone(), pool)
+    }
+}
+
+impl SqliteStore {
+    /// A store over a writer pool (at most one connection) and a reader pool of the same, already
+    /// migrated, database file.
+    pub fn from_pools(read: Pool<Sqlite>, write: Pool<Sqlite>) -> Self {
+        Self::with_pools(read, write)
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
+        let tx = self
+            .write
+            .begin()
+            .await
+            .map_err(crate::exec::failed("begin a transaction"))?;
+        Ok(Box::new(SqlExecutor::transaction(tx)))
+    }
+
+    async fn executor(&self) -> Result<Box<dyn Executor>, StoreError> {
+        Ok(Box::new(SqlExecutor::autocommit(
+            self.read.clone(),
+            self.write.clone(),
+        )))
+    }
+
+    async fn wait(&self, signal: Signal, max_wait: Duration) {
+        self.listener
+            .get_or_init(|| Some(listen::spawn(self.write.clone(), self.signals.clone())));
+        self.signals.wait(signal, max_wait).await;
+    }
+
+    fn notify(&self, signal: Signal) {
+        self.signals.notify(signal);
+    }
+
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
+        // The writer is a pool of one: waiting for it is waiting in line, never a busy loop. IMMEDIATE
+        // takes the database's write lock at once, against writers of other processes.
+        let tx = self
+            .write
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(crate::exec::failed("begin a transaction"))?;
+        Ok(Box::new(SqlExecutor::transaction(tx)))
+    }
+
+    async fn executor(&self) -> Result<Box<dyn Executor>, StoreError> {
+        Ok(Box::new(SqlExecutor::autocommit(
+            self.read.clone(),
+            self.write.clone(),
+        )))
+    }
+
+    async fn wait(&self, signal: Signal, max_wait: Duration) {
+        self.signals.wait(signal, max_wait).await;
+    }
+
+    fn notify(&self, signal: Signal) {
+        self.signals.notify(signal);
+    }
+
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+macro_rules! ai_call_log {
+    ($store:ty) => {
+        #[async_trait]
+        impl AiCallLog for $store {
+            async fn log_ai_call(&self, call: AiCallRecord) -> Result<String, StoreError> {
+                SqlExecutor::autocommit(self.read.clone(), self.write.clone())
+                    .op_log_ai_call(call)
+                    .await
+            }
+
+            async fn ai_calls_by_topic(
+                &self,
+                topic_prefix: &str,
+            ) -> Result<Vec<AiCallRecord>, StoreError> {
+                SqlExecutor::autocommit(self.read.clone(), self.write.clone())
+                    .op_ai_calls_by_topic(topic_prefix)
+                    .await
+            }
+        }
+    };
+}
+
+ai_call_log!(PgStore);
+ai_call_log!(SqliteStore);

@@ -1,35 +1,37 @@
-//! The tables of the Prisma schema: their columns (in schema order, with storage kinds) and the decoding
-//! of rows into the port records. A value that cannot be read is a [`StoreError::CorruptRow`] naming the
-//! table, the row id and the column.
+//! The tables of the Prisma schema: their columns (in schema order) and the decoding of rows into the
+//! port records, on sqlx rows of either database. A value that cannot be read is a
+//! [`StoreError::CorruptRow`] naming the table, the row id and the column.
 
 mod records;
 
 pub(crate) use records::*;
 
-use crate::sql::{Cell, Dialect, Kind};
+use crate::codec::{Json, StatusText, Ts};
+use crate::sql::Dialect;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
 use workflow_core::ports::{Status, StoreError};
 
 /// A table and its columns.
 pub(crate) struct Table {
     pub name: &'static str,
-    pub columns: &'static [(&'static str, Kind)],
+    pub columns: &'static [&'static str],
 }
 
 impl Table {
-    /// The select list of every column, in order.
+    /// The select list of every column, in order (`"status"::text` on PostgreSQL, as Prisma reads it).
     pub fn select(&self, dialect: Dialect) -> String {
         self.columns
             .iter()
-            .map(|(name, kind)| dialect.select_column(name, *kind))
+            .map(|name| match (dialect, *name) {
+                (Dialect::Postgres, "status") => "\"status\"::text AS \"status\"".to_owned(),
+                _ => format!("\"{name}\""),
+            })
             .collect::<Vec<_>>()
             .join(", ")
-    }
-
-    /// The kinds of the columns, in order.
-    pub fn kinds(&self) -> Vec<Kind> {
-        self.columns.iter().map(|(_, kind)| *kind).collect()
     }
 
     /// `SELECT <columns> FROM "<table>" <rest>`.
@@ -47,21 +49,92 @@ impl Table {
     }
 }
 
-/// Reads the cells of one row by column name.
-pub(crate) struct RowReader<'a> {
+/// Reading one column of a row as a Prisma type (implemented for the rows of both databases).
+pub(crate) trait Columns {
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error>;
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error>;
+    fn opt_float(&self, column: &str) -> Result<Option<f64>, sqlx::Error>;
+    fn opt_ts(&self, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error>;
+    fn opt_json(&self, column: &str) -> Result<Option<Value>, sqlx::Error>;
+    fn opt_status(&self, column: &str) -> Result<Option<Status>, sqlx::Error>;
+}
+
+impl Columns for PgRow {
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(column)
+    }
+
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+        Ok(self.try_get::<Option<i32>, _>(column)?.map(i64::from))
+    }
+
+    fn opt_float(&self, column: &str) -> Result<Option<f64>, sqlx::Error> {
+        self.try_get(column)
+    }
+
+    fn opt_ts(&self, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        Ok(self.try_get::<Option<Ts>, _>(column)?.map(|ts| ts.0))
+    }
+
+    fn opt_json(&self, column: &str) -> Result<Option<Value>, sqlx::Error> {
+        Ok(self.try_get::<Option<Json>, _>(column)?.map(|json| json.0))
+    }
+
+    fn opt_status(&self, column: &str) -> Result<Option<Status>, sqlx::Error> {
+        Ok(self.try_get::<Option<StatusText>, _>(column)?.map(|s| s.0))
+    }
+}
+
+impl Columns for SqliteRow {
+    fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get_unchecked(column)
+    }
+
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, sqlx::Error> {
+        self.try_get_unchecked(column)
+    }
+
+    fn opt_float(&self, column: &str) -> Result<Option<f64>, sqlx::Error> {
+        self.try_get_unchecked(column)
+    }
+
+    fn opt_ts(&self, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        Ok(self.try_get::<Option<Ts>, _>(column)?.map(|ts| ts.0))
+    }
+
+    fn opt_json(&self, column: &str) -> Result<Option<Value>, sqlx::Error> {
+        Ok(self.try_get::<Option<Json>, _>(column)?.map(|json| json.0))
+    }
+
+    fn opt_status(&self, column: &str) -> Result<Option<Status>, sqlx::Error> {
+        Ok(self.try_get::<Option<StatusText>, _>(column)?.map(|s| s.0))
+    }
+}
+
+/// Reads the columns of one row of `table`, naming the table, row and column in every error.
+pub(crate) struct RowReader<'a, R> {
     table: &'a Table,
-    cells: &'a [Cell],
+    row: &'a R,
     id: String,
 }
 
-impl<'a> RowReader<'a> {
-    /// A reader over `cells` (in the table's column order); the first column is the id.
-    pub fn new(table: &'a Table, cells: &'a [Cell]) -> Self {
-        let id = match cells.first() {
-            Some(Cell::Text(id)) => id.clone(),
-            _ => "(unknown id)".to_owned(),
-        };
-        RowReader { table, cells, id }
+/// What a decode error says (without sqlx's wrapping).
+fn describe(error: sqlx::Error) -> String {
+    match error {
+        sqlx::Error::ColumnDecode { source, .. } => source.to_string(),
+        other => other.to_string(),
+    }
+}
+
+impl<'a, R: Columns> RowReader<'a, R> {
+    /// A reader over `row`; the `id` column names the row in messages.
+    pub fn new(table: &'a Table, row: &'a R) -> Self {
+        let id = row
+            .opt_text("id")
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "(unknown id)".to_owned());
+        RowReader { table, row, id }
     }
 
     fn error(&self, column: &'static str, message: impl Into<String>) -> StoreError {
@@ -73,93 +146,75 @@ impl<'a> RowReader<'a> {
         }
     }
 
-    fn cell(&self, column: &'static str) -> Result<&'a Cell, StoreError> {
-        let index = self
-            .table
-            .columns
-            .iter()
-            .position(|(name, _)| *name == column)
-            .unwrap_or_else(|| {
-                panic!(
-                    "column {column} is not declared for table {}",
-                    self.table.name
-                )
-            });
-        match &self.cells[index] {
-            Cell::Invalid(message) => Err(self.error(column, message.clone())),
-            cell => Ok(cell),
-        }
-    }
-
-    fn kind_mismatch(&self, column: &'static str, expected: &str, cell: &Cell) -> StoreError {
-        self.error(column, format!("expected {expected}, found {cell:?}"))
+    fn required<T>(&self, column: &'static str, value: Option<T>) -> Result<T, StoreError> {
+        value.ok_or_else(|| self.error(column, "unexpected NULL"))
     }
 
     pub fn opt_text(&self, column: &'static str) -> Result<Option<String>, StoreError> {
-        match self.cell(column)? {
-            Cell::Null => Ok(None),
-            Cell::Text(text) => Ok(Some(text.clone())),
-            other => Err(self.kind_mismatch(column, "text", other)),
-        }
+        self.row
+            .opt_text(column)
+            .map_err(|e| self.error(column, describe(e)))
     }
 
     pub fn text(&self, column: &'static str) -> Result<String, StoreError> {
-        self.opt_text(column)?
-            .ok_or_else(|| self.error(column, "unexpected NULL"))
+        let value = self.opt_text(column)?;
+        self.required(column, value)
     }
 
     pub fn opt_int(&self, column: &'static str) -> Result<Option<i32>, StoreError> {
-        match self.cell(column)? {
-            Cell::Null => Ok(None),
-            Cell::Int(n) => i32::try_from(*n)
+        match self
+            .row
+            .opt_int(column)
+            .map_err(|e| self.error(column, describe(e)))?
+        {
+            None => Ok(None),
+            Some(n) => i32::try_from(n)
                 .map(Some)
                 .map_err(|_| self.error(column, format!("{n} does not fit a 32-bit Int"))),
-            other => Err(self.kind_mismatch(column, "an integer", other)),
         }
     }
 
     pub fn int(&self, column: &'static str) -> Result<i32, StoreError> {
-        self.opt_int(column)?
-            .ok_or_else(|| self.error(column, "unexpected NULL"))
+        let value = self.opt_int(column)?;
+        self.required(column, value)
     }
 
     pub fn float(&self, column: &'static str) -> Result<f64, StoreError> {
-        match self.cell(column)? {
-            Cell::Float(n) => Ok(*n),
-            Cell::Int(n) => Ok(*n as f64),
-            other => Err(self.kind_mismatch(column, "a number", other)),
-        }
+        let value = self
+            .row
+            .opt_float(column)
+            .map_err(|e| self.error(column, describe(e)))?;
+        self.required(column, value)
     }
 
-    pub fn opt_timestamp(&self, column: &'static str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        match self.cell(column)? {
-            Cell::Null => Ok(None),
-            Cell::Timestamp(at) => Ok(Some(*at)),
-            other => Err(self.kind_mismatch(column, "a timestamp", other)),
-        }
+    pub fn opt_ts(&self, column: &'static str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.row
+            .opt_ts(column)
+            .map_err(|e| self.error(column, describe(e)))
     }
 
-    pub fn timestamp(&self, column: &'static str) -> Result<DateTime<Utc>, StoreError> {
-        self.opt_timestamp(column)?
-            .ok_or_else(|| self.error(column, "unexpected NULL"))
+    pub fn ts(&self, column: &'static str) -> Result<DateTime<Utc>, StoreError> {
+        let value = self.opt_ts(column)?;
+        self.required(column, value)
     }
 
     pub fn opt_json(&self, column: &'static str) -> Result<Option<Value>, StoreError> {
-        match self.cell(column)? {
-            Cell::Null => Ok(None),
-            Cell::Json(value) => Ok(Some(value.clone())),
-            other => Err(self.kind_mismatch(column, "JSON", other)),
-        }
+        self.row
+            .opt_json(column)
+            .map_err(|e| self.error(column, describe(e)))
     }
 
     pub fn json(&self, column: &'static str) -> Result<Value, StoreError> {
-        self.opt_json(column)?
-            .ok_or_else(|| self.error(column, "unexpected NULL"))
+        let value = self.opt_json(column)?;
+        self.required(column, value)
     }
 
     pub fn status(&self, column: &'static str) -> Result<Status, StoreError> {
-        let text = self.text(column)?;
-        Status::parse(&text).ok_or_else(|| self.error(column, format!("unknown status {text:?}")))
+        let value = self
+            .row
+            .opt_status(column)
+            .map_err(|e| self.error(column, describe(e)))?;
+        self.required(column, value)
     }
 
     /// The row id (for messages).
@@ -167,3 +222,44 @@ impl<'a> RowReader<'a> {
         &self.id
     }
 }
+
+/// A decoded row, for `sqlx::query_as`: decoding errors keep the table, row and column (see
+/// [`from_sqlx`]).
+pub(crate) struct Decoded<T>(pub T);
+
+/// The store error of a sqlx error, unwrapping a [`StoreError::CorruptRow`] a [`Decoded`] row reported.
+pub(crate) fn corrupt_or(error: sqlx::Error) -> Result<StoreError, sqlx::Error> {
+    match error {
+        sqlx::Error::Decode(source) => match source.downcast::<StoreError>() {
+            Ok(store) => Ok(*store),
+            Err(source) => Err(sqlx::Error::Decode(source)),
+        },
+        other => Err(other),
+    }
+}
+
+macro_rules! decoded_rows {
+    ($($record:ty => $decode:path),* $(,)?) => {$(
+        impl<'r> sqlx::FromRow<'r, PgRow> for Decoded<$record> {
+            fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+                $decode(row).map(Decoded).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+            }
+        }
+
+        impl<'r> sqlx::FromRow<'r, SqliteRow> for Decoded<$record> {
+            fn from_row(row: &'r SqliteRow) -> Result<Self, sqlx::Error> {
+                $decode(row).map(Decoded).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+            }
+        }
+    )*};
+}
+
+decoded_rows!(
+    workflow_core::ports::RunRecord => records::run,
+    workflow_core::ports::StageRecord => records::stage,
+    workflow_core::ports::LogRecord => records::log,
+    workflow_core::ports::AnnotationRecord => records::annotation,
+    workflow_core::ports::OutboxRecord => records::outbox,
+    workflow_core::ports::JobRecord => records::job,
+    workflow_core::ports::AiCallRecord => records::ai_call,
+);

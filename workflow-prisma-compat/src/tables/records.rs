@@ -1,181 +1,167 @@
 //! Column lists of every table and the decoding of their rows.
 
-use super::{RowReader, Table};
-use crate::sql::{Cell, Kind};
+use super::{Columns, RowReader, Table};
 use workflow_core::ports::jobs::JobRecord;
 use workflow_core::ports::*;
-
-use Kind::{Float, Int, Json, Status as St, Text, Timestamp as Ts};
 
 pub(crate) const RUNS: Table = Table {
     name: "workflow_runs",
     columns: &[
-        ("id", Text),
-        ("createdAt", Ts),
-        ("updatedAt", Ts),
-        ("version", Int),
-        ("workflowId", Text),
-        ("workflowName", Text),
-        ("workflowType", Text),
-        ("status", St),
-        ("startedAt", Ts),
-        ("completedAt", Ts),
-        ("duration", Int),
-        ("input", Json),
-        ("output", Json),
-        ("config", Json),
-        ("totalCost", Float),
-        ("totalTokens", Int),
-        ("priority", Int),
-        ("metadata", Json),
+        "id",
+        "createdAt",
+        "updatedAt",
+        "version",
+        "workflowId",
+        "workflowName",
+        "workflowType",
+        "status",
+        "startedAt",
+        "completedAt",
+        "duration",
+        "input",
+        "output",
+        "config",
+        "totalCost",
+        "totalTokens",
+        "priority",
+        "metadata",
     ],
 };
 
 pub(crate) const STAGES: Table = Table {
     name: "workflow_stages",
     columns: &[
-        ("id", Text),
-        ("createdAt", Ts),
-        ("updatedAt", Ts),
-        ("version", Int),
-        ("workflowRunId", Text),
-        ("stageId", Text),
-        ("stageName", Text),
-        ("stageNumber", Int),
-        ("executionGroup", Int),
-        ("attempt", Int),
-        ("status", St),
-        ("startedAt", Ts),
-        ("completedAt", Ts),
-        ("duration", Int),
-        ("inputData", Json),
-        ("outputData", Json),
-        ("config", Json),
-        ("suspendedState", Json),
-        ("resumeData", Json),
-        ("nextPollAt", Ts),
-        ("pollInterval", Int),
-        ("maxWaitUntil", Ts),
-        ("metrics", Json),
-        ("embeddingInfo", Json),
-        ("errorMessage", Text),
+        "id",
+        "createdAt",
+        "updatedAt",
+        "version",
+        "workflowRunId",
+        "stageId",
+        "stageName",
+        "stageNumber",
+        "executionGroup",
+        "attempt",
+        "status",
+        "startedAt",
+        "completedAt",
+        "duration",
+        "inputData",
+        "outputData",
+        "config",
+        "suspendedState",
+        "resumeData",
+        "nextPollAt",
+        "pollInterval",
+        "maxWaitUntil",
+        "metrics",
+        "embeddingInfo",
+        "errorMessage",
     ],
 };
 
 pub(crate) const LOGS: Table = Table {
     name: "workflow_logs",
     columns: &[
-        ("id", Text),
-        ("createdAt", Ts),
-        ("workflowRunId", Text),
-        ("workflowStageId", Text),
-        ("level", Text),
-        ("message", Text),
-        ("metadata", Json),
+        "id",
+        "createdAt",
+        "workflowRunId",
+        "workflowStageId",
+        "level",
+        "message",
+        "metadata",
     ],
 };
 
 pub(crate) const ANNOTATIONS: Table = Table {
     name: "workflow_annotations",
     columns: &[
-        ("id", Text),
-        ("createdAt", Ts),
-        ("workflowRunId", Text),
-        ("workflowStageRecordId", Text),
-        ("attempt", Int),
-        ("scope", Text),
-        ("scopeId", Text),
-        ("actorKind", Text),
-        ("actorId", Text),
-        ("actorVersion", Text),
-        ("key", Text),
-        ("value", Json),
-        ("payload", Json),
-        ("idempotencyKey", Text),
+        "id",
+        "createdAt",
+        "workflowRunId",
+        "workflowStageRecordId",
+        "attempt",
+        "scope",
+        "scopeId",
+        "actorKind",
+        "actorId",
+        "actorVersion",
+        "key",
+        "value",
+        "payload",
+        "idempotencyKey",
     ],
 };
 
 pub(crate) const OUTBOX: Table = Table {
     name: "outbox_events",
     columns: &[
-        ("id", Text),
-        ("createdAt", Ts),
-        ("workflowRunId", Text),
-        ("sequence", Int),
-        ("eventType", Text),
-        ("payload", Json),
-        ("causationId", Text),
-        ("occurredAt", Ts),
-        ("publishedAt", Ts),
-        ("retryCount", Int),
-        ("dlqAt", Ts),
+        "id",
+        "createdAt",
+        "workflowRunId",
+        "sequence",
+        "eventType",
+        "payload",
+        "causationId",
+        "occurredAt",
+        "publishedAt",
+        "retryCount",
+        "dlqAt",
     ],
 };
 
 pub(crate) const JOBS: Table = Table {
     name: "job_queue",
     columns: &[
-        ("id", Text),
-        ("createdAt", Ts),
-        ("updatedAt", Ts),
-        ("workflowRunId", Text),
-        ("stageId", Text),
-        ("status", St),
-        ("priority", Int),
-        ("attempt", Int),
-        ("maxAttempts", Int),
-        ("workerId", Text),
-        ("lockedAt", Ts),
-        ("startedAt", Ts),
-        ("completedAt", Ts),
-        ("nextPollAt", Ts),
-        ("payload", Json),
-        ("lastError", Text),
+        "id",
+        "createdAt",
+        "updatedAt",
+        "workflowRunId",
+        "stageId",
+        "status",
+        "priority",
+        "attempt",
+        "maxAttempts",
+        "workerId",
+        "lockedAt",
+        "startedAt",
+        "completedAt",
+        "nextPollAt",
+        "payload",
+        "lastError",
     ],
 };
 
 pub(crate) const AI_CALLS: Table = Table {
     name: "ai_calls",
     columns: &[
-        ("id", Text),
-        ("createdAt", Ts),
-        ("topic", Text),
-        ("callType", Text),
-        ("modelKey", Text),
-        ("modelId", Text),
-        ("prompt", Text),
-        ("response", Text),
-        ("inputTokens", Int),
-        ("outputTokens", Int),
-        ("cost", Float),
-        ("metadata", Json),
+        "id",
+        "createdAt",
+        "topic",
+        "callType",
+        "modelKey",
+        "modelId",
+        "prompt",
+        "response",
+        "inputTokens",
+        "outputTokens",
+        "cost",
+        "metadata",
     ],
 };
 
-pub(crate) const IDEMPOTENCY: Table = Table {
-    name: "idempotency_keys",
-    columns: &[
-        ("id", Text),
-        ("createdAt", Ts),
-        ("key", Text),
-        ("commandType", Text),
-        ("result", Json),
-    ],
-};
-
-pub(crate) fn run(cells: &[Cell]) -> Result<RunRecord, StoreError> {
-    let r = RowReader::new(&RUNS, cells);
+pub(crate) fn run(row: &impl Columns) -> Result<RunRecord, StoreError> {
+    let r = RowReader::new(&RUNS, row);
     Ok(RunRecord {
         id: r.text("id")?,
-        created_at: r.timestamp("createdAt")?,
-        updated_at: r.timestamp("updatedAt")?,
+        created_at: r.ts("createdAt")?,
+        updated_at: r.ts("updatedAt")?,
         version: r.int("version")?,
         workflow_id: r.text("workflowId")?,
         workflow_name: r.text("workflowName")?,
         workflow_type: r.text("workflowType")?,
         status: r.status("status")?,
-        started_at: r.opt_timestamp("startedAt")?,
-        completed_at: r.opt_timestamp("completedAt")?,
+        started_at: r.opt_ts("startedAt")?,
+        completed_at: r.opt_ts("completedAt")?,
         duration: r.opt_int("duration")?,
         input: r.json("input")?,
         output: r.opt_json("output")?,
@@ -187,12 +173,12 @@ pub(crate) fn run(cells: &[Cell]) -> Result<RunRecord, StoreError> {
     })
 }
 
-pub(crate) fn stage(cells: &[Cell]) -> Result<StageRecord, StoreError> {
-    let r = RowReader::new(&STAGES, cells);
+pub(crate) fn stage(row: &impl Columns) -> Result<StageRecord, StoreError> {
+    let r = RowReader::new(&STAGES, row);
     Ok(StageRecord {
         id: r.text("id")?,
-        created_at: r.timestamp("createdAt")?,
-        updated_at: r.timestamp("updatedAt")?,
+        created_at: r.ts("createdAt")?,
+        updated_at: r.ts("updatedAt")?,
         version: r.int("version")?,
         workflow_run_id: r.text("workflowRunId")?,
         stage_id: r.text("stageId")?,
@@ -201,28 +187,28 @@ pub(crate) fn stage(cells: &[Cell]) -> Result<StageRecord, StoreError> {
         execution_group: r.int("executionGroup")?,
         attempt: r.int("attempt")?,
         status: r.status("status")?,
-        started_at: r.opt_timestamp("startedAt")?,
-        completed_at: r.opt_timestamp("completedAt")?,
+        started_at: r.opt_ts("startedAt")?,
+        completed_at: r.opt_ts("completedAt")?,
         duration: r.opt_int("duration")?,
         input_data: r.opt_json("inputData")?,
         output_data: r.opt_json("outputData")?,
         config: r.opt_json("config")?,
         suspended_state: r.opt_json("suspendedState")?,
         resume_data: r.opt_json("resumeData")?,
-        next_poll_at: r.opt_timestamp("nextPollAt")?,
+        next_poll_at: r.opt_ts("nextPollAt")?,
         poll_interval: r.opt_int("pollInterval")?,
-        max_wait_until: r.opt_timestamp("maxWaitUntil")?,
+        max_wait_until: r.opt_ts("maxWaitUntil")?,
         metrics: r.opt_json("metrics")?,
         embedding_info: r.opt_json("embeddingInfo")?,
         error_message: r.opt_text("errorMessage")?,
     })
 }
 
-pub(crate) fn log(cells: &[Cell]) -> Result<LogRecord, StoreError> {
-    let r = RowReader::new(&LOGS, cells);
+pub(crate) fn log(row: &impl Columns) -> Result<LogRecord, StoreError> {
+    let r = RowReader::new(&LOGS, row);
     Ok(LogRecord {
         id: r.text("id")?,
-        created_at: r.timestamp("createdAt")?,
+        created_at: r.ts("createdAt")?,
         workflow_run_id: r.opt_text("workflowRunId")?,
         workflow_stage_id: r.opt_text("workflowStageId")?,
         level: r.text("level")?,
@@ -231,11 +217,11 @@ pub(crate) fn log(cells: &[Cell]) -> Result<LogRecord, StoreError> {
     })
 }
 
-pub(crate) fn annotation(cells: &[Cell]) -> Result<AnnotationRecord, StoreError> {
-    let r = RowReader::new(&ANNOTATIONS, cells);
+pub(crate) fn annotation(row: &impl Columns) -> Result<AnnotationRecord, StoreError> {
+    let r = RowReader::new(&ANNOTATIONS, row);
     Ok(AnnotationRecord {
         id: r.text("id")?,
-        created_at: r.timestamp("createdAt")?,
+        created_at: r.ts("createdAt")?,
         workflow_run_id: r.text("workflowRunId")?,
         workflow_stage_record_id: r.opt_text("workflowStageRecordId")?,
         attempt: r.int("attempt")?,
@@ -251,26 +237,26 @@ pub(crate) fn annotation(cells: &[Cell]) -> Result<AnnotationRecord, StoreError>
     })
 }
 
-pub(crate) fn outbox(cells: &[Cell]) -> Result<OutboxRecord, StoreError> {
-    let r = RowReader::new(&OUTBOX, cells);
+pub(crate) fn outbox(row: &impl Columns) -> Result<OutboxRecord, StoreError> {
+    let r = RowReader::new(&OUTBOX, row);
     Ok(OutboxRecord {
         id: r.text("id")?,
-        created_at: r.timestamp("createdAt")?,
+        created_at: r.ts("createdAt")?,
         workflow_run_id: r.text("workflowRunId")?,
         sequence: r.int("sequence")?,
         event_type: r.text("eventType")?,
         payload: r.json("payload")?,
         causation_id: r.text("causationId")?,
-        occurred_at: r.timestamp("occurredAt")?,
-        published_at: r.opt_timestamp("publishedAt")?,
+        occurred_at: r.ts("occurredAt")?,
+        published_at: r.opt_ts("publishedAt")?,
         retry_count: r.int("retryCount")?,
-        dlq_at: r.opt_timestamp("dlqAt")?,
+        dlq_at: r.opt_ts("dlqAt")?,
     })
 }
 
 /// A job row; `workflowId` is split out of `payload._workflowId`, as the Prisma job queue stores it.
-pub(crate) fn job(cells: &[Cell]) -> Result<JobRecord, StoreError> {
-    let r = RowReader::new(&JOBS, cells);
+pub(crate) fn job(row: &impl Columns) -> Result<JobRecord, StoreError> {
+    let r = RowReader::new(&JOBS, row);
     let mut payload = r
         .opt_json("payload")?
         .unwrap_or_else(|| serde_json::json!({}));
@@ -286,8 +272,8 @@ pub(crate) fn job(cells: &[Cell]) -> Result<JobRecord, StoreError> {
         })?;
     Ok(JobRecord {
         id: r.text("id")?,
-        created_at: r.timestamp("createdAt")?,
-        updated_at: r.timestamp("updatedAt")?,
+        created_at: r.ts("createdAt")?,
+        updated_at: r.ts("updatedAt")?,
         workflow_run_id: r.text("workflowRunId")?,
         workflow_id,
         stage_id: r.text("stageId")?,
@@ -296,20 +282,20 @@ pub(crate) fn job(cells: &[Cell]) -> Result<JobRecord, StoreError> {
         attempt: r.int("attempt")?,
         max_attempts: r.int("maxAttempts")?,
         worker_id: r.opt_text("workerId")?,
-        locked_at: r.opt_timestamp("lockedAt")?,
-        started_at: r.opt_timestamp("startedAt")?,
-        completed_at: r.opt_timestamp("completedAt")?,
-        next_poll_at: r.opt_timestamp("nextPollAt")?,
+        locked_at: r.opt_ts("lockedAt")?,
+        started_at: r.opt_ts("startedAt")?,
+        completed_at: r.opt_ts("completedAt")?,
+        next_poll_at: r.opt_ts("nextPollAt")?,
         payload,
         last_error: r.opt_text("lastError")?,
     })
 }
 
-pub(crate) fn ai_call(cells: &[Cell]) -> Result<AiCallRecord, StoreError> {
-    let r = RowReader::new(&AI_CALLS, cells);
+pub(crate) fn ai_call(row: &impl Columns) -> Result<AiCallRecord, StoreError> {
+    let r = RowReader::new(&AI_CALLS, row);
     Ok(AiCallRecord {
         id: r.text("id")?,
-        created_at: r.timestamp("createdAt")?,
+        created_at: r.ts("createdAt")?,
         topic: r.text("topic")?,
         call_type: r.text("callType")?,
         model_key: r.text("modelKey")?,
@@ -323,22 +309,14 @@ pub(crate) fn ai_call(cells: &[Cell]) -> Result<AiCallRecord, StoreError> {
     })
 }
 
-/// Decodes every row, failing on the first corrupt one.
-pub(crate) fn all<T>(
-    rows: Vec<Vec<Cell>>,
-    decode: fn(&[Cell]) -> Result<T, StoreError>,
-) -> Result<Vec<T>, StoreError> {
-    rows.iter().map(|cells| decode(cells)).collect()
-}
-
 /// Decodes every row, logging and skipping corrupt ones, for scans whose other rows must still be served.
-pub(crate) fn all_readable<T>(
-    rows: Vec<Vec<Cell>>,
-    decode: fn(&[Cell]) -> Result<T, StoreError>,
+pub(crate) fn all_readable<R: Columns, T>(
+    rows: Vec<R>,
+    decode: fn(&R) -> Result<T, StoreError>,
 ) -> Vec<T> {
     rows.iter()
-        .filter_map(|cells| match decode(cells) {
-            Ok(row) => Some(row),
+        .filter_map(|row| match decode(row) {
+            Ok(record) => Some(record),
             Err(error) => {
                 tracing::error!(%error, "skipping an unreadable row");
                 None

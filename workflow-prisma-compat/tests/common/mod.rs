@@ -4,16 +4,16 @@
 
 use std::sync::Arc;
 use workflow_core::kernel::Kernel;
-use workflow_core::ports::StoragePorts;
+use workflow_core::ports::Store;
 use workflow_core::testing::FakeClock;
 use workflow_core::testing::conformance::fixtures;
 use workflow_prisma_compat::testing::{PostgresBackend, SqliteBackend};
 use workflow_prisma_compat::{PgStore, SqliteStore};
 
-/// A kernel over `ports` with the conformance fixture workflows and a fake clock.
-pub fn kernel(ports: StoragePorts, clock: Arc<FakeClock>) -> Kernel {
+/// A kernel over `store` with the conformance fixture workflows and a fake clock.
+pub fn kernel(store: Arc<dyn Store>, clock: Arc<FakeClock>) -> Kernel {
     Kernel::builder()
-        .storage(ports)
+        .store(store)
         .clock(clock)
         .registry(fixtures::registry())
         .build()

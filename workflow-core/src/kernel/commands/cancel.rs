@@ -1,10 +1,11 @@
 //! `run.cancel` (reference §5.4): the run and its unfinished stages become `CANCELLED`, its queued and
 //! suspended jobs too; a job already running finishes and is discarded as a ghost.
 
-use crate::kernel::dispatch::{Command, Idempotency, Token};
+use crate::kernel::dispatch::{Command, Token};
+use crate::kernel::unit::UnitOfWork;
 use crate::kernel::{Kernel, KernelError};
-use crate::ports::persistence::stage_is_unfinished;
-use crate::ports::{EventKind, RunUpdate, StageUpdate, Status, WorkflowEvent};
+use crate::ports::store::stage_is_unfinished;
+use crate::ports::{EventKind, RunUpdate, StageUpdate, Status};
 use serde::{Deserialize, Serialize};
 
 /// Cancels a pending or running run.
@@ -40,20 +41,10 @@ pub struct RunCancelled {
     pub cancelled: bool,
 }
 
-impl Command for RunCancel {
-    type Output = RunCancelled;
-    const TYPE: &'static str = "run.cancel";
-
-    async fn handle(
-        self,
-        kernel: &Kernel,
-        idempotency: Option<&Idempotency>,
-        _: Token,
-    ) -> Result<RunCancelled, KernelError> {
-        let ports = kernel.ports();
-        let now = ports.clock.now();
-        let mut tx = ports.persistence.begin().await?;
-        let Some(run) = tx.get_run(&self.workflow_run_id).await? else {
+impl RunCancel {
+    async fn handle(self, unit: &mut UnitOfWork<'_>) -> Result<RunCancelled, KernelError> {
+        let now = unit.now;
+        let Some(run) = unit.tx.lock_run(&self.workflow_run_id).await? else {
             return Ok(RunCancelled { cancelled: false });
         };
         if run.status.is_terminal() {
@@ -64,8 +55,10 @@ impl Command for RunCancel {
             completed_at: Some(Some(now)),
             ..Default::default()
         };
-        tx.update_run(&run.id, update, None, now).await?;
-        for stage in tx.stages_by_run(&run.id).await? {
+        unit.tx.update_run(&run.id, update, None, now).await?;
+        // Jobs before stages: a worker claiming a job of this run locks the job, then its stage row.
+        let jobs = unit.tx.cancel_jobs_of_run(&run.id, now).await?;
+        for stage in unit.tx.stages_by_run(&run.id).await? {
             if stage_is_unfinished(stage.status) {
                 let update = StageUpdate {
                     status: Some(Status::Cancelled),
@@ -73,21 +66,26 @@ impl Command for RunCancel {
                     next_poll_at: Some(None),
                     ..Default::default()
                 };
-                tx.update_stage(&stage.id, update, None, now).await?;
+                unit.tx.update_stage(&stage.id, update, None, now).await?;
             }
         }
-        let jobs = ports.jobs.cancel_by_run(&mut *tx, &run.id, now).await?;
-        let event = WorkflowEvent {
-            kind: EventKind::WorkflowCancelled {
+        let event = unit.event(
+            &run.id,
+            EventKind::WorkflowCancelled {
                 reason: self.reason,
             },
-            timestamp: now,
-            workflow_run_id: run.id.clone(),
-        };
-        kernel
-            .commit::<()>(tx, &[event], &Kernel::causation_id(idempotency), None)
-            .await?;
+        );
+        unit.emit(event);
         tracing::info!(run_id = %run.id, jobs_cancelled = jobs, "run cancelled");
         Ok(RunCancelled { cancelled: true })
+    }
+}
+
+impl Command for RunCancel {
+    type Output = RunCancelled;
+    const TYPE: &'static str = "run.cancel";
+
+    async fn execute(self, kernel: &Kernel, _: Token) -> Result<RunCancelled, KernelError> {
+        kernel.in_unit(self, Self::handle).await
     }
 }

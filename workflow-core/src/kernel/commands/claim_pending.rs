@@ -1,13 +1,12 @@
 //! `run.claimPending`: moves pending runs to `RUNNING` and creates their first group (reference §5.2).
-//! The claim, the stage rows and the jobs commit together.
+//! The claim, the stage rows and the jobs commit together. Workers run it as soon as a run is created
+//! (woken by the commit) and, as a fallback for runs created by other engines, on their maintenance tick.
 
-use crate::kernel::dispatch::{Command, Idempotency, Token};
+use crate::kernel::dispatch::{Command, Token};
 use crate::kernel::groups::{CreateMode, GroupSpec};
+use crate::kernel::unit::UnitOfWork;
 use crate::kernel::{Kernel, KernelError};
-use crate::ports::{
-    EventKind, NewLog, RunRecord, RunUpdate, Session, Status, StoreError, WorkflowEvent,
-};
-use chrono::{DateTime, Utc};
+use crate::ports::{EventKind, NewLog, RunRecord, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -50,64 +49,39 @@ pub struct RunsClaimed {
     pub claimed: Vec<ClaimedRun>,
 }
 
-/// Fails a just-claimed run with `{ error: { code, message, workerId } }`.
+/// Fails a just-claimed run with `{ error: { code, message, workerId } }` and an `ERROR` log line.
 async fn fail_claimed(
-    tx: &mut dyn Session,
+    unit: &mut UnitOfWork<'_>,
     run: &RunRecord,
     code: &str,
     message: String,
     worker_id: &str,
-    now: DateTime<Utc>,
-    events: &mut Vec<WorkflowEvent>,
 ) -> Result<(), KernelError> {
     tracing::warn!(run_id = %run.id, code, %message, "run failed at claim");
-    let update = RunUpdate {
-        status: Some(Status::Failed),
-        completed_at: Some(Some(now)),
-        output: Some(Some(
-            json!({ "error": { "code": code, "message": message, "workerId": worker_id } }),
-        )),
-        ..Default::default()
+    let output = json!({ "error": { "code": code, "message": message, "workerId": worker_id } });
+    unit.fail_run(run, message.clone(), Some(output)).await?;
+    let log = NewLog {
+        workflow_run_id: Some(run.id.clone()),
+        workflow_stage_id: None,
+        level: "ERROR".into(),
+        message,
+        metadata: Some(json!({ "code": code })),
     };
-    tx.update_run(&run.id, update, None, now).await?;
-    tx.create_log(
-        NewLog {
-            workflow_run_id: Some(run.id.clone()),
-            workflow_stage_id: None,
-            level: "ERROR".into(),
-            message: message.clone(),
-            metadata: Some(json!({ "code": code })),
-        },
-        now,
-    )
-    .await?;
-    events.push(WorkflowEvent {
-        kind: EventKind::WorkflowFailed { error: message },
-        timestamp: now,
-        workflow_run_id: run.id.clone(),
-    });
+    unit.tx.create_logs(vec![log], unit.now).await?;
     Ok(())
 }
 
-impl Command for RunClaimPending {
-    type Output = RunsClaimed;
-    const TYPE: &'static str = "run.claimPending";
-
-    async fn handle(
-        self,
-        kernel: &Kernel,
-        idempotency: Option<&Idempotency>,
-        _: Token,
-    ) -> Result<RunsClaimed, KernelError> {
-        let ports = kernel.ports();
-        let now = ports.clock.now();
-        let mut tx = ports.persistence.begin().await?;
-        let mut events = Vec::new();
+impl RunClaimPending {
+    async fn handle(self, unit: &mut UnitOfWork<'_>) -> Result<RunsClaimed, KernelError> {
+        let ports = unit.kernel.ports();
         let mut claimed = Vec::new();
-        for _ in 0..self.max_claims.unwrap_or(10) {
-            let run = match tx.claim_next_pending_run(now).await {
-                Ok(Some(run)) => run,
-                Ok(None) => break,
+        let taken = unit
+            .tx
+            .claim_pending_runs(self.max_claims.unwrap_or(10), unit.now)
+            .await?;
+        for run in taken {
+            let run = match run {
+                Ok(run) => run,
                 Err(StoreError::CorruptRow {
                     table: "workflow_runs",
                     row_id,
@@ -117,28 +91,16 @@ impl Command for RunClaimPending {
                     let message = format!("run row cannot be read: column {column}: {message}");
                     tracing::error!(run_id = %row_id, %message, "quarantining a corrupt run");
                     let output = json!({ "error": { "code": "CORRUPT_ROW", "message": message, "workerId": self.worker_id } });
-                    tx.quarantine_run(&row_id, output, now).await?;
-                    events.push(WorkflowEvent {
-                        kind: EventKind::WorkflowFailed { error: message },
-                        timestamp: now,
-                        workflow_run_id: row_id,
-                    });
+                    unit.tx.quarantine_run(&row_id, output, unit.now).await?;
+                    let failed = unit.event(&row_id, EventKind::WorkflowFailed { error: message });
+                    unit.emit(failed);
                     continue;
                 }
                 Err(error) => return Err(error.into()),
             };
             let Some(definition) = ports.registry.workflow(&run.workflow_id) else {
                 let message = format!("Workflow {} not found in registry", run.workflow_id);
-                fail_claimed(
-                    &mut *tx,
-                    &run,
-                    "WORKFLOW_NOT_FOUND",
-                    message,
-                    &self.worker_id,
-                    now,
-                    &mut events,
-                )
-                .await?;
+                fail_claimed(unit, &run, "WORKFLOW_NOT_FOUND", message, &self.worker_id).await?;
                 continue;
             };
             if definition.stages_in_group(1).is_empty() {
@@ -146,67 +108,34 @@ impl Command for RunClaimPending {
                     "Workflow {} has no stages in execution group 1",
                     run.workflow_id
                 );
-                fail_claimed(
-                    &mut *tx,
-                    &run,
-                    "EMPTY_STAGE_GRAPH",
-                    message,
-                    &self.worker_id,
-                    now,
-                    &mut events,
-                )
-                .await?;
+                fail_claimed(unit, &run, "EMPTY_STAGE_GRAPH", message, &self.worker_id).await?;
                 continue;
             }
-            match kernel
-                .prepare_group(
-                    &mut *tx,
-                    &definition,
-                    &run,
-                    GroupSpec {
-                        group: 1,
-                        attempt: 0,
-                        mode: CreateMode::Upsert,
-                    },
-                    now,
-                )
-                .await
-            {
-                Ok(job_ids) => {
-                    events.push(WorkflowEvent {
-                        kind: EventKind::WorkflowStarted {},
-                        timestamp: now,
-                        workflow_run_id: run.id.clone(),
-                    });
-                    tracing::info!(run_id = %run.id, jobs = job_ids.len(), "run claimed");
-                    claimed.push(ClaimedRun {
-                        workflow_run_id: run.id,
-                        workflow_id: run.workflow_id,
-                        job_ids,
-                    });
-                }
-                Err(KernelError::Store(error)) => return Err(error.into()),
-                Err(error) => {
-                    fail_claimed(
-                        &mut *tx,
-                        &run,
-                        "CLAIM_FAILED",
-                        error.to_string(),
-                        &self.worker_id,
-                        now,
-                        &mut events,
-                    )
-                    .await?;
-                }
-            }
+            let spec = GroupSpec {
+                group: 1,
+                attempt: 0,
+                mode: CreateMode::Upsert,
+            };
+            let started = unit.event(&run.id, EventKind::WorkflowStarted {});
+            let job_ids = unit
+                .prepare_group(&definition, &run, spec, vec![started])
+                .await?;
+            tracing::info!(run_id = %run.id, jobs = job_ids.len(), "run claimed");
+            claimed.push(ClaimedRun {
+                workflow_run_id: run.id,
+                workflow_id: run.workflow_id,
+                job_ids,
+            });
         }
-        let output = RunsClaimed { claimed };
-        kernel
-            .commit::<()>(tx, &events, &Kernel::causation_id(idempotency), None)
-            .await?;
-        if !output.claimed.is_empty() {
-            ports.jobs.notify_enqueued();
-        }
-        Ok(output)
+        Ok(RunsClaimed { claimed })
+    }
+}
+
+impl Command for RunClaimPending {
+    type Output = RunsClaimed;
+    const TYPE: &'static str = "run.claimPending";
+
+    async fn execute(self, kernel: &Kernel, _: Token) -> Result<RunsClaimed, KernelError> {
+        kernel.in_unit(self, Self::handle).await
     }
 }

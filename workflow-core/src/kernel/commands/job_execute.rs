@@ -1,19 +1,17 @@
-//! `job.execute` (reference §5.6): runs one stage of a run in three phases. Phase 1 marks the stage
-//! `RUNNING` in a short transaction; phase 2 runs the stage body with no transaction open (its logs are
-//! written as they happen); phase 3 records the outcome in a transaction guarded by the run's status and,
-//! when the job carries a lease, by the lease's fencing token.
+//! `job.execute` (reference §5.6) dispatched directly: marks the stage `RUNNING` in a short transaction,
+//! runs the body with no transaction open, and records the outcome in one transaction guarded by the
+//! run's status. Like the TypeScript command it does not transition the run (the caller does); hosts use
+//! the leased path ([`Kernel::lease_jobs`](crate::kernel::Kernel::lease_jobs)), which transitions the run
+//! in the outcome's transaction.
 
-use super::job_outcome::{Outcome, PhaseThree};
-use crate::kernel::context::{load_outputs, read_output, resolve_input, stage_env};
-use crate::kernel::dispatch::{Command, Idempotency, Token};
+use crate::kernel::dispatch::{Command, Token};
+use crate::kernel::execution::{Execution, Started};
 use crate::kernel::groups::stage_config;
-use crate::kernel::logs::LogWriter;
 use crate::kernel::{Kernel, KernelError};
-use crate::ports::{Activity, EventKind, JobLease, NewStage, StageUpdate, Status, WorkflowEvent};
+use crate::ports::{EventKind, IdempotencyAcquire, NewStage, StageUpdate, Status};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tracing::Instrument;
 
 /// Executes one stage of a run.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,10 +24,8 @@ pub struct JobExecute {
     pub stage_id: String,
     /// The full run config (`{ stageId: config }`); the stage gets its own entry.
     pub config: Value,
-    /// Hosts pass `job:<jobId>:attempt:<attempt>`.
+    /// Makes the execution idempotent (a repeat returns the first result).
     pub idempotency_key: Option<String>,
-    /// The job lease the caller holds; phase-1 and phase-3 writes are refused once it is lost.
-    pub lease: Option<JobLease>,
 }
 
 impl JobExecute {
@@ -46,15 +42,13 @@ impl JobExecute {
             stage_id: stage_id.into(),
             config,
             idempotency_key: None,
-            lease: None,
         }
     }
 
-    /// Fences writes with `lease` and keys the execution by it (`job:<id>:attempt:<n>`).
+    /// Makes the execution idempotent on `key`.
     #[must_use]
-    pub fn with_lease(mut self, lease: JobLease) -> Self {
-        self.idempotency_key = Some(format!("job:{}:attempt:{}", lease.job_id, lease.attempt));
-        self.lease = Some(lease);
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
         self
     }
 }
@@ -67,7 +61,7 @@ pub enum JobOutcome {
     Completed,
     /// The stage suspended; poll it at `next_poll_at`.
     Suspended,
-    /// The stage failed, or the job was a ghost.
+    /// The stage failed, or the job was a ghost or lost its lease.
     Failed,
 }
 
@@ -90,24 +84,53 @@ pub struct JobExecuted {
         with = "crate::time::js_date::option"
     )]
     pub next_poll_at: Option<DateTime<Utc>>,
-    /// The job should not have run (its run is not `RUNNING`, or its lease was lost): nothing was written
-    /// for the stage, and the host must neither retry it nor transition the run.
+    /// The job should not have run (its run is not `RUNNING`): nothing was written for the stage, and
+    /// its job was failed without retry.
     #[serde(default)]
     pub ghost: bool,
+    /// The worker lost the job's lease while the stage ran: nothing was written, the job belongs to its
+    /// new holder.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lease_lost: bool,
     /// The stage's retry hint (`Some(false)` for invalid input and `StageError::fatal`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retryable: Option<bool>,
+    /// When a failed job runs again (it went back to the queue).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::js_date::option"
+    )]
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 impl JobExecuted {
     pub(crate) fn ghost(error: String) -> Self {
         JobExecuted {
+            ghost: true,
+            retryable: Some(false),
+            ..Self::failed(error, Some(false))
+        }
+    }
+
+    pub(crate) fn lease_lost(error: String) -> Self {
+        JobExecuted {
+            lease_lost: true,
+            retryable: Some(false),
+            ..Self::failed(error, Some(false))
+        }
+    }
+
+    pub(crate) fn failed(error: String, retryable: Option<bool>) -> Self {
+        JobExecuted {
             outcome: JobOutcome::Failed,
             output: None,
             error: Some(error),
             next_poll_at: None,
-            ghost: true,
-            retryable: Some(false),
+            ghost: false,
+            lease_lost: false,
+            retryable,
+            retry_at: None,
         }
     }
 
@@ -118,7 +141,136 @@ impl JobExecuted {
             error: None,
             next_poll_at: None,
             ghost: false,
+            lease_lost: false,
             retryable: None,
+            retry_at: None,
+        }
+    }
+}
+
+impl JobExecute {
+    /// Phase 1: the stage `RUNNING`, visibly, before its body runs (or why it must not run).
+    async fn start(&self, kernel: &Kernel, causation: &str) -> Result<Started, KernelError> {
+        let ports = kernel.ports();
+        let definition = ports
+            .registry
+            .workflow(&self.workflow_id)
+            .ok_or_else(|| KernelError::WorkflowNotFound(self.workflow_id.clone()))?;
+        let node = definition
+            .stage(&self.stage_id)
+            .ok_or_else(|| KernelError::StageNotFound {
+                stage_id: self.stage_id.clone(),
+                workflow_id: self.workflow_id.clone(),
+            })?
+            .clone();
+        kernel
+            .transact(causation, async |unit| {
+                let run = unit
+                    .tx
+                    .lock_run(&self.workflow_run_id)
+                    .await?
+                    .ok_or_else(|| KernelError::RunNotFound(self.workflow_run_id.clone()))?;
+                if run.status != Status::Running {
+                    return Ok(Started::Skip(JobExecuted::ghost(format!(
+                        "Run {} is {}, expected RUNNING — ghost job discarded",
+                        run.id, run.status
+                    ))));
+                }
+                let stages = unit.tx.stages_by_run(&run.id).await?;
+                let existing = stages.iter().find(|s| s.stage_id == self.stage_id);
+                if let Some(stage) = existing
+                    && stage.status == Status::Completed
+                {
+                    // A duplicate delivery of a finished stage: report its output, write nothing.
+                    let output = unit
+                        .kernel
+                        .read_outputs(unit, &run, &stages, &[&stage.stage_id])
+                        .await?;
+                    let output = output.raw(&stage.stage_id).cloned();
+                    return Ok(Started::Skip(JobExecuted::completed(output)));
+                }
+                let stage = match existing {
+                    Some(stage) => {
+                        let update = StageUpdate {
+                            status: Some(Status::Running),
+                            started_at: Some(Some(unit.now)),
+                            ..Default::default()
+                        };
+                        unit.tx
+                            .update_stage(&stage.id, update, None, unit.now)
+                            .await?
+                    }
+                    None => {
+                        let new = NewStage {
+                            workflow_run_id: run.id.clone(),
+                            stage_id: node.stage.id().to_owned(),
+                            stage_name: node.stage.name().to_owned(),
+                            stage_number: node.stage_number() as i32,
+                            execution_group: node.execution_group as i32,
+                            attempt: 0,
+                            status: Status::Running,
+                            started_at: Some(unit.now),
+                            config: Some(stage_config(&self.config, &self.stage_id)),
+                        };
+                        unit.tx
+                            .insert_stages(vec![new], false, unit.now)
+                            .await?
+                            .remove(0)
+                    }
+                };
+                let reads = crate::kernel::context::reads(&definition, &node);
+                let outputs = unit
+                    .kernel
+                    .read_outputs(unit, &run, &stages, &reads)
+                    .await?;
+                let started = unit.event(
+                    &run.id,
+                    EventKind::StageStarted {
+                        stage_id: stage.stage_id.clone(),
+                        stage_name: stage.stage_name.clone(),
+                        stage_number: stage.stage_number,
+                    },
+                );
+                unit.emit(started);
+                Ok(Started::Run(Box::new((
+                    Execution {
+                        started_at: stage.started_at.unwrap_or(unit.now),
+                        run,
+                        stage,
+                        definition: definition.clone(),
+                        lease: None,
+                        retry: None,
+                        causation: causation.to_owned(),
+                        transition: false,
+                        idempotency_key: self.idempotency_key.clone(),
+                    },
+                    outputs,
+                ))))
+            })
+            .await
+    }
+
+    async fn run(self, kernel: &Kernel) -> Result<JobExecuted, KernelError> {
+        let causation = Kernel::causation_id(self.idempotency_key.as_deref());
+        match self.start(kernel, &causation).await? {
+            Started::Skip(result) => {
+                if let Some(key) = &self.idempotency_key {
+                    let value = serde_json::to_value(&result).unwrap_or_default();
+                    kernel
+                        .transact(key, async |unit| {
+                            Ok(unit
+                                .tx
+                                .complete_idempotency_key(key, Self::TYPE, &value)
+                                .await?)
+                        })
+                        .await?;
+                }
+                Ok(result)
+            }
+            Started::Run(started) => {
+                let (execution, outputs) = *started;
+                kernel.run_execution(execution, outputs, &self.config).await
+            }
         }
     }
 }
@@ -131,168 +283,61 @@ impl Command for JobExecute {
         self.idempotency_key.as_deref()
     }
 
-    async fn handle(
-        self,
-        kernel: &Kernel,
-        idempotency: Option<&Idempotency>,
-        _: Token,
-    ) -> Result<JobExecuted, KernelError> {
-        let ports = kernel.ports();
-        let definition = ports
-            .registry
-            .workflow(&self.workflow_id)
-            .ok_or_else(|| KernelError::WorkflowNotFound(self.workflow_id.clone()))?;
-        let node = definition
-            .stage(&self.stage_id)
-            .ok_or_else(|| KernelError::StageNotFound {
-                stage_id: self.stage_id.clone(),
-                workflow_id: self.workflow_id.clone(),
-            })?;
+    fn check(&self) -> Result<(), KernelError> {
+        crate::kernel::validate::storable_json(Self::TYPE, "config", &self.config)
+    }
 
-        // Pre-flight, outside any transaction.
-        let mut session = ports.persistence.session().await?;
-        let run = session
-            .get_run(&self.workflow_run_id)
-            .await?
-            .ok_or_else(|| KernelError::RunNotFound(self.workflow_run_id.clone()))?;
-        if run.status != Status::Running {
-            return Ok(JobExecuted::ghost(format!(
-                "Run {} is {}, expected RUNNING — ghost job discarded",
-                run.id, run.status
-            )));
-        }
-        let stages = session.stages_by_run(&run.id).await?;
-        drop(session);
-        let existing = stages.iter().find(|stage| stage.stage_id == self.stage_id);
-        if let Some(stage) = existing
-            && stage.status == Status::Completed
-        {
-            // A duplicate delivery of a finished stage: report its output, write nothing.
-            return Ok(JobExecuted::completed(
-                read_output(&*ports.blobs, stage).await?,
-            ));
-        }
-        let outputs = load_outputs(&*ports.blobs, &stages).await?;
-        let causation = Kernel::causation_id(idempotency);
-
-        // Phase 1: the stage is RUNNING, visibly, before its body runs.
-        let started_at = ports.clock.now();
-        let mut tx = ports.persistence.begin().await?;
-        if let Some(lease) = &self.lease
-            && !ports.jobs.check_lease(&mut *tx, lease).await?
-        {
-            return Ok(JobExecuted::ghost(format!(
-                "job {} lost its lease (attempt {}) — execution skipped",
-                lease.job_id, lease.attempt
-            )));
-        }
-        let stage = match existing {
-            Some(stage) => {
-                let update = StageUpdate {
-                    status: Some(Status::Running),
-                    started_at: Some(Some(started_at)),
-                    ..Default::default()
-                };
-                tx.update_stage(&stage.id, update, None, started_at).await?
-            }
-            None => {
-                let new = NewStage {
-                    workflow_run_id: run.id.clone(),
-                    stage_id: node.stage.id().to_owned(),
-                    stage_name: node.stage.name().to_owned(),
-                    stage_number: node.stage_number() as i32,
-                    execution_group: node.execution_group as i32,
-                    attempt: 0,
-                    status: Status::Running,
-                    started_at: Some(started_at),
-                    config: Some(stage_config(&self.config, &self.stage_id)),
-                };
-                tx.create_stage(new, started_at).await?
-            }
+    async fn execute(self, kernel: &Kernel, _: Token) -> Result<JobExecuted, KernelError> {
+        let Some(key) = self.idempotency_key.clone() else {
+            return self.run(kernel).await;
         };
-        let started = WorkflowEvent {
-            kind: EventKind::StageStarted {
-                stage_id: stage.stage_id.clone(),
-                stage_name: stage.stage_name.clone(),
-                stage_number: stage.stage_number,
-            },
-            timestamp: started_at,
-            workflow_run_id: run.id.clone(),
-        };
-        kernel
-            .commit::<()>(tx, &[started], &causation, None)
+        // The key spans several transactions: its in-progress marker is committed first, and the result
+        // is stored with the outcome.
+        let stale = kernel.ports().config.idempotency_stale_in_progress;
+        let acquired = kernel
+            .transact(&key, async |unit| {
+                Ok(unit
+                    .tx
+                    .acquire_idempotency_key(&key, Self::TYPE, unit.now, stale)
+                    .await?)
+            })
             .await?;
-
-        // Phase 2: the stage body, with no transaction open.
-        let span = tracing::info_span!("stage", run_id = %run.id, stage_id = %stage.stage_id, attempt = stage.attempt);
-        let input = if node.stage.reads_context_only() {
-            Some(Value::Null)
-        } else {
-            resolve_input(&definition, node.execution_group, &run.input, &outputs)
-        };
-        let phase_three = PhaseThree {
-            kernel,
-            run: &run,
-            stage: &stage,
-            started_at,
-            causation: &causation,
-            lease: self.lease.as_ref(),
-        };
-        let Some(input) = input else {
-            let group = node.execution_group;
-            let message = format!(
-                "Stage {} (execution group {group}) is missing the output of execution group {} — cannot resolve input",
-                stage.stage_id,
-                group - 1
-            );
-            return phase_three
-                .record(
-                    Outcome::Failed {
-                        message,
-                        retryable: Some(false),
-                    },
-                    Default::default(),
-                )
-                .await;
-        };
-        let logs = LogWriter::start(
-            ports.persistence.clone(),
-            ports.clock.clone(),
-            run.id.clone(),
-            stage.id.clone(),
-        );
-        let env = stage_env(
-            ports.blobs.clone(),
-            &run,
-            &stage,
-            logs.recorder(),
-            stage_config(&self.config, &self.stage_id),
-        )
-        .with_outputs(outputs)
-        .with_resume_state(stage.suspended_state.clone());
-        let activity = Activity {
-            stage: node.stage.clone(),
-            env,
-            input,
-        };
-        let result = ports
-            .executor
-            .execute(activity)
-            .instrument(span.clone())
-            .await;
-        logs.finish().await;
-
-        // Phase 3: record the outcome.
-        let outcome = match result.outcome {
-            Ok(step) => Outcome::from_step(step),
-            Err(error) => Outcome::Failed {
-                message: error.to_string(),
-                retryable: error.retryable_hint(),
+        match acquired {
+            IdempotencyAcquire::Replay(result) => {
+                serde_json::from_value(result).map_err(|e| KernelError::UndecodableReplay {
+                    command: Self::TYPE,
+                    key,
+                    detail: e.to_string(),
+                })
+            }
+            IdempotencyAcquire::InProgress => Err(KernelError::IdempotencyInProgress {
+                command: Self::TYPE,
+                key,
+            }),
+            IdempotencyAcquire::Acquired => match self.run(kernel).await {
+                Ok(result) => Ok(result),
+                Err(error) => {
+                    kernel.release_idempotency(&key, Self::TYPE).await;
+                    Err(error)
+                }
             },
+        }
+    }
+}
+
+impl Kernel {
+    /// Deletes an in-progress marker after a failed command (errors are logged).
+    pub(crate) async fn release_idempotency(&self, key: &str, command: &'static str) {
+        let released = async {
+            self.ports()
+                .store
+                .executor()
+                .await?
+                .release_idempotency_key(key, command)
+                .await
         };
-        phase_three
-            .record(outcome, result.recorded)
-            .instrument(span)
-            .await
+        if let Err(error) = released.await {
+            tracing::warn!(%key, %error, "could not release an idempotency key");
+        }
     }
 }

@@ -14,6 +14,7 @@ pub(crate) mod transition;
 pub use cancel::{RunCancel, RunCancelled};
 pub use claim_pending::{ClaimedRun, RunClaimPending, RunsClaimed};
 pub use job_execute::{JobExecute, JobExecuted, JobOutcome};
+pub(crate) use job_outcome::Outcome;
 pub use maintenance::{
     DlqReplayed, LeaseReapStale, LeasesReaped, OutboxFlush, OutboxFlushed, PluginReplayDlq,
 };

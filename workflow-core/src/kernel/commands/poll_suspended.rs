@@ -1,20 +1,22 @@
 //! `stage.pollSuspended` (reference §5.7): asks due suspended stages whether their work is done. Each
 //! `check_completion` runs outside any transaction; each outcome is written in its own short transaction,
-//! guarded by the run being `RUNNING` and by a version claim on the run row.
+//! guarded by the run being `RUNNING` (its lock held) and the stage unchanged since it was read; a stage
+//! that completes transitions its run in the same transaction. Hosts run it when the earliest `nextPollAt`
+//! comes (and on their maintenance tick).
 
 use crate::definition::dyn_stage::CheckOutcome;
+use crate::definition::outputs::StageOutputs;
 use crate::definition::record::Recorded;
 use crate::definition::stage::StageMode;
 use crate::kernel::annotations::AnnotationScope;
-use crate::kernel::context::stage_env;
-use crate::kernel::dispatch::{Command, Idempotency, Token};
+use crate::kernel::context::{output_key, stage_env};
+use crate::kernel::dispatch::{Command, Token};
 use crate::kernel::logs::LogWriter;
-use crate::kernel::{Kernel, KernelError};
-use crate::ports::blob::keys;
+use crate::kernel::unit::UnitOfWork;
+use crate::kernel::{Kernel, KernelError, validate};
 use crate::ports::executor::panic_message;
 use crate::ports::{
-    EventKind, RunRecord, RunUpdate, Session, StageRecord, StageUpdate, Status, StoreError,
-    SuspendedJobEnd, WorkflowEvent,
+    EventKind, RunRecord, RunUpdate, Signal, StageRecord, StageUpdate, Status, SuspendedJobEnd,
 };
 use crate::time::{add, millis_between, to_js_iso};
 use chrono::{DateTime, Utc};
@@ -35,8 +37,7 @@ pub struct StagePollSuspended {
     pub max_checks: Option<usize>,
 }
 
-/// What the poll found. The kernel does not advance resumed runs: the caller dispatches `run.transition`
-/// for each of `resumed_workflow_run_ids`.
+/// What the poll found. Resumed runs have already been transitioned with their stage.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SuspendedPolled {
@@ -48,6 +49,13 @@ pub struct SuspendedPolled {
     pub failed: usize,
     /// Runs with a resumed stage.
     pub resumed_workflow_run_ids: Vec<String>,
+}
+
+/// What polling one stage did.
+enum PollResult {
+    Resumed(String),
+    Failed,
+    Other,
 }
 
 enum Resolution {
@@ -66,140 +74,102 @@ enum Resolution {
     },
 }
 
-impl Kernel {
-    /// A transaction in which `run` is still `RUNNING` at the version read before polling (the claim bumps
-    /// it). `None` when the run moved on; the stage is then cancelled if the run is no longer running.
-    async fn claim_for_poll(
-        &self,
-        run: &RunRecord,
-        stage: &StageRecord,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Box<dyn Session>>, KernelError> {
-        let mut tx = self.ports().persistence.begin().await?;
-        let current = tx.get_run(&run.id).await?;
-        let claimed = match &current {
-            Some(current) if current.status == Status::Running => {
-                match tx
-                    .update_run(&run.id, RunUpdate::default(), Some(run.version), now)
-                    .await
-                {
-                    Ok(_) => true,
-                    Err(StoreError::StaleVersion { .. }) => false,
-                    Err(error) => return Err(error.into()),
-                }
-            }
-            _ => false,
-        };
-        if claimed {
-            return Ok(Some(tx));
-        }
-        let status = tx.get_run(&run.id).await?.map(|r| r.status);
-        if status != Some(Status::Running) {
-            self.cancel_stage(&mut *tx, stage, now).await?;
-            tx.commit().await?;
-        }
-        Ok(None)
-    }
-
-    async fn cancel_stage(
-        &self,
-        tx: &mut dyn Session,
-        stage: &StageRecord,
-        now: DateTime<Utc>,
-    ) -> Result<(), KernelError> {
+impl UnitOfWork<'_> {
+    /// Cancels a suspended stage whose run is no longer running, and its job.
+    async fn cancel_stage(&mut self, stage: &StageRecord) -> Result<(), KernelError> {
         let update = StageUpdate {
             status: Some(Status::Cancelled),
-            completed_at: Some(Some(now)),
+            completed_at: Some(Some(self.now)),
             next_poll_at: Some(None),
             ..Default::default()
         };
-        tx.update_stage(&stage.id, update, None, now).await?;
-        self.ports()
-            .jobs
-            .settle_suspended(
-                tx,
+        self.tx
+            .update_stage(&stage.id, update, None, self.now)
+            .await?;
+        self.tx
+            .settle_suspended_job(
                 &stage.workflow_run_id,
                 &stage.stage_id,
                 SuspendedJobEnd::Cancelled,
-                now,
+                self.now,
             )
             .await?;
         Ok(())
     }
+}
 
+impl Kernel {
     /// Fails only the stage (its workflow or definition is gone; nothing was polled).
     async fn fail_stage_only(
         &self,
         stage: &StageRecord,
         message: String,
-        now: DateTime<Utc>,
     ) -> Result<(), KernelError> {
-        let mut tx = self.ports().persistence.begin().await?;
-        let update = StageUpdate {
-            status: Some(Status::Failed),
-            completed_at: Some(Some(now)),
-            next_poll_at: Some(None),
-            error_message: Some(Some(message.clone())),
-            ..Default::default()
-        };
-        tx.update_stage(&stage.id, update, None, now).await?;
-        self.ports()
-            .jobs
-            .settle_suspended(
-                &mut *tx,
+        self.transact(&crate::ids::uuid(), async |unit| {
+            let update = StageUpdate {
+                status: Some(Status::Failed),
+                completed_at: Some(Some(unit.now)),
+                next_poll_at: Some(None),
+                error_message: Some(Some(message.clone())),
+                ..Default::default()
+            };
+            unit.tx
+                .update_stage(&stage.id, update, None, unit.now)
+                .await?;
+            unit.tx
+                .settle_suspended_job(
+                    &stage.workflow_run_id,
+                    &stage.stage_id,
+                    SuspendedJobEnd::Failed(message.clone()),
+                    unit.now,
+                )
+                .await?;
+            let event = unit.event(
                 &stage.workflow_run_id,
-                &stage.stage_id,
-                SuspendedJobEnd::Failed(message.clone()),
-                now,
-            )
-            .await?;
-        let event = WorkflowEvent {
-            kind: EventKind::StageFailed {
-                stage_id: stage.stage_id.clone(),
-                stage_name: stage.stage_name.clone(),
-                error: message,
-            },
-            timestamp: now,
-            workflow_run_id: stage.workflow_run_id.clone(),
-        };
-        self.commit::<()>(tx, &[event], &crate::ids::uuid(), None)
-            .await
+                EventKind::StageFailed {
+                    stage_id: stage.stage_id.clone(),
+                    stage_name: stage.stage_name.clone(),
+                    error: message,
+                },
+            );
+            unit.emit(event);
+            Ok(())
+        })
+        .await
     }
 
+    /// Asks the stage's `check_completion`, outside any transaction. `None` when the stage was failed
+    /// without polling (its workflow or definition is gone).
     async fn check_stage(
         &self,
         run: &RunRecord,
         stage: &StageRecord,
     ) -> Result<Option<Resolution>, KernelError> {
         let ports = self.ports();
-        let fail_only = |message: String| async move {
-            self.fail_stage_only(stage, message, ports.clock.now())
-                .await
-                .map(|()| None)
-        };
-        let Some(definition) = ports.registry.workflow(&run.workflow_id) else {
-            return fail_only(format!(
+        let definition = ports.registry.workflow(&run.workflow_id);
+        let node = definition.as_ref().and_then(|d| d.stage(&stage.stage_id));
+        let refusal = match (&definition, node) {
+            (None, _) => Some(format!(
                 "Workflow {} not found in registry",
                 run.workflow_id
-            ))
-            .await;
-        };
-        let Some(node) = definition.stage(&stage.stage_id) else {
-            return fail_only(format!(
+            )),
+            (Some(_), None) => Some(format!(
                 "Stage {} not found in workflow {}",
                 stage.stage_id, run.workflow_id
-            ))
-            .await;
-        };
-        if node.stage.mode() != StageMode::AsyncBatch {
-            return fail_only(format!(
+            )),
+            (Some(_), Some(node)) if node.stage.mode() != StageMode::AsyncBatch => Some(format!(
                 "Stage {} does not support checkCompletion",
                 stage.stage_id
-            ))
-            .await;
+            )),
+            _ => None,
+        };
+        if let Some(message) = refusal {
+            self.fail_stage_only(stage, message).await?;
+            return Ok(None);
         }
+        let node = node.expect("checked above");
         let logs = LogWriter::start(
-            ports.persistence.clone(),
+            ports.store.clone(),
             ports.clock.clone(),
             run.id.clone(),
             stage.id.clone(),
@@ -236,7 +206,17 @@ impl Kernel {
                 recorded,
             },
             Ok(CheckOutcome::Failed(message)) => Resolution::Failed { message, recorded },
-            Ok(CheckOutcome::Ready(output)) => Resolution::Completed { output, recorded },
+            Ok(CheckOutcome::Ready(output)) => match validate::nul_path("output", &output) {
+                Some(path) => Resolution::Failed {
+                    message: format!(
+                        "Stage {} returned an output that cannot be stored: {}",
+                        stage.stage_id,
+                        validate::nul_message(&path)
+                    ),
+                    recorded,
+                },
+                None => Resolution::Completed { output, recorded },
+            },
             Ok(CheckOutcome::NotReady { next_check_in }) => match stage.max_wait_until {
                 Some(deadline) if deadline <= now => Resolution::Failed {
                     message: format!(
@@ -263,138 +243,143 @@ impl Kernel {
         }))
     }
 
-    /// Writes the resolution; returns whether the stage completed / failed.
+    /// Writes the resolution in one transaction, with the run's transition when the stage completed.
+    /// Nothing is written when the run stopped running or the stage changed meanwhile (the stage is then
+    /// cancelled if its run is no longer running).
     async fn resolve(
         &self,
         run: &RunRecord,
         stage: &StageRecord,
         resolution: Resolution,
-    ) -> Result<(bool, bool), KernelError> {
+    ) -> Result<PollResult, KernelError> {
         let ports = self.ports();
-        let now = ports.clock.now();
-        let causation = crate::ids::uuid();
-        let output_key = keys::stage_key(&run.workflow_type, &run.id, &stage.stage_id, None);
-        if let Resolution::Completed { output, .. } = &resolution {
+        let output_key = output_key(ports.blobs_in_store, run, &stage.stage_id, None);
+        if let Resolution::Completed { output, .. } = &resolution
+            && !ports.blobs_in_store
+        {
             ports.blobs.put(&output_key, output).await?;
         }
-        let Some(mut tx) = self.claim_for_poll(run, stage, now).await? else {
-            return Ok((false, false));
-        };
-        let scope = AnnotationScope::stage(stage);
-        let event = |kind| WorkflowEvent {
-            kind,
-            timestamp: now,
-            workflow_run_id: run.id.clone(),
-        };
-        let (recorded, mut events, result) = match resolution {
-            Resolution::Completed { recorded, .. } => {
-                let duration = stage
-                    .started_at
-                    .map_or(0, |start| millis_between(start, now));
-                let mut metrics = Map::new();
-                metrics.insert("duration".into(), json!(duration));
-                metrics.extend(recorded.metrics.iter().map(|(k, v)| (k.clone(), v.clone())));
-                let update = StageUpdate {
-                    status: Some(Status::Completed),
-                    completed_at: Some(Some(now)),
-                    duration: Some(Some(duration)),
-                    next_poll_at: Some(None),
-                    output_data: Some(Some(json!({ "_artifactKey": output_key }))),
-                    metrics: Some(Some(Value::Object(metrics))),
-                    error_message: Some(None),
-                    ..Default::default()
-                };
-                tx.update_stage(&stage.id, update, None, now).await?;
-                ports
-                    .jobs
-                    .settle_suspended(
-                        &mut *tx,
+        self.transact(&crate::ids::uuid(), async |unit| {
+            let current = unit.tx.lock_run(&run.id).await?;
+            if current.as_ref().map(|r| r.status) != Some(Status::Running) {
+                unit.cancel_stage(stage).await?;
+                return Ok(PollResult::Other);
+            }
+            let still = unit.tx.get_stage(&run.id, &stage.stage_id).await?;
+            if still.as_ref().map(|s| (s.status, s.version)) != Some((Status::Suspended, stage.version)) {
+                // Another worker resolved it meanwhile.
+                unit.abandon();
+                return Ok(PollResult::Other);
+            }
+            let run = current.expect("checked above");
+            let now = unit.now;
+            let scope = AnnotationScope::stage(stage);
+            let (result, recorded) = match resolution {
+                Resolution::Completed { output, recorded } => {
+                    if ports.blobs_in_store {
+                        unit.tx.put_blobs(vec![(output_key.clone(), output.clone())], now).await?;
+                    }
+                    let duration = stage.started_at.map_or(0, |start| millis_between(start, now));
+                    let mut metrics = Map::new();
+                    metrics.insert("duration".into(), json!(duration));
+                    metrics.extend(recorded.metrics.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    let update = StageUpdate {
+                        status: Some(Status::Completed),
+                        completed_at: Some(Some(now)),
+                        duration: Some(Some(duration)),
+                        next_poll_at: Some(None),
+                        output_data: Some(Some(json!({ "_artifactKey": output_key }))),
+                        metrics: Some(Some(Value::Object(metrics))),
+                        error_message: Some(None),
+                        ..Default::default()
+                    };
+                    unit.tx.update_stage(&stage.id, update, None, now).await?;
+                    unit.tx
+                        .settle_suspended_job(&run.id, &stage.stage_id, SuspendedJobEnd::Completed, now)
+                        .await?;
+                    let completed = unit.event(
                         &run.id,
-                        &stage.stage_id,
-                        SuspendedJobEnd::Completed,
-                        now,
-                    )
-                    .await?;
-                let completed = event(EventKind::StageCompleted {
-                    stage_id: stage.stage_id.clone(),
-                    stage_name: stage.stage_name.clone(),
-                    duration,
-                });
-                (recorded, vec![completed], (true, false))
-            }
-            Resolution::Failed { message, recorded } => {
-                let update = StageUpdate {
-                    status: Some(Status::Failed),
-                    completed_at: Some(Some(now)),
-                    next_poll_at: Some(None),
-                    error_message: Some(Some(message.clone())),
-                    ..Default::default()
-                };
-                tx.update_stage(&stage.id, update, None, now).await?;
-                let run_update = RunUpdate {
-                    status: Some(Status::Failed),
-                    completed_at: Some(Some(now)),
-                    ..Default::default()
-                };
-                tx.update_run(&run.id, run_update, None, now).await?;
-                // The suspended job fails with its stage, and no other job of the failed run stays claimable.
-                ports
-                    .jobs
-                    .settle_suspended(
-                        &mut *tx,
+                        EventKind::StageCompleted {
+                            stage_id: stage.stage_id.clone(),
+                            stage_name: stage.stage_name.clone(),
+                            duration,
+                        },
+                    );
+                    unit.emit(completed);
+                    let mut known = StageOutputs::new();
+                    known.insert(stage.stage_id.clone(), output);
+                    let run = unit.tx.update_run(&run.id, RunUpdate::default(), None, now).await?;
+                    let stages = unit.tx.stages_by_run(&run.id).await?;
+                    // Annotation events come before the run's own.
+                    let (rows, events) = scope.rows_for_recorded(&recorded.annotations, now);
+                    if !rows.is_empty() {
+                        unit.tx.append_annotations(rows, now).await?;
+                    }
+                    unit.emit_all(events);
+                    unit.transition(&run, &stages, &known).await?;
+                    return Ok(PollResult::Resumed(run.id));
+                }
+                Resolution::Failed { message, recorded } => {
+                    let message = validate::scrub_text(message);
+                    let update = StageUpdate {
+                        status: Some(Status::Failed),
+                        completed_at: Some(Some(now)),
+                        next_poll_at: Some(None),
+                        error_message: Some(Some(message.clone())),
+                        ..Default::default()
+                    };
+                    unit.tx.update_stage(&stage.id, update, None, now).await?;
+                    // The suspended job fails with its stage, and no other job of the failed run stays
+                    // claimable.
+                    unit.tx
+                        .settle_suspended_job(
+                            &run.id,
+                            &stage.stage_id,
+                            SuspendedJobEnd::Failed(message.clone()),
+                            now,
+                        )
+                        .await?;
+                    tracing::warn!(run_id = %run.id, stage_id = %stage.stage_id, error = %message, "suspended stage failed");
+                    let failed = unit.event(
                         &run.id,
-                        &stage.stage_id,
-                        SuspendedJobEnd::Failed(message.clone()),
-                        now,
-                    )
-                    .await?;
-                ports.jobs.cancel_by_run(&mut *tx, &run.id, now).await?;
-                tracing::warn!(run_id = %run.id, stage_id = %stage.stage_id, error = %message, "suspended stage failed");
-                let events = vec![
-                    event(EventKind::StageFailed {
-                        stage_id: stage.stage_id.clone(),
-                        stage_name: stage.stage_name.clone(),
-                        error: message.clone(),
-                    }),
-                    event(EventKind::WorkflowFailed { error: message }),
-                ];
-                (recorded, events, (false, true))
+                        EventKind::StageFailed {
+                            stage_id: stage.stage_id.clone(),
+                            stage_name: stage.stage_name.clone(),
+                            error: message.clone(),
+                        },
+                    );
+                    unit.emit(failed);
+                    unit.fail_run(&run, message, None).await?;
+                    (PollResult::Failed, recorded)
+                }
+                Resolution::Reschedule {
+                    next_poll_at,
+                    recorded,
+                } => {
+                    let update = StageUpdate {
+                        next_poll_at: Some(Some(next_poll_at)),
+                        ..Default::default()
+                    };
+                    unit.tx.update_stage(&stage.id, update, None, now).await?;
+                    unit.signal(Signal::Suspended);
+                    (PollResult::Other, recorded)
+                }
+            };
+            let (rows, events) = scope.rows_for_recorded(&recorded.annotations, now);
+            if !rows.is_empty() {
+                unit.tx.append_annotations(rows, now).await?;
             }
-            Resolution::Reschedule {
-                next_poll_at,
-                recorded,
-            } => {
-                let update = StageUpdate {
-                    next_poll_at: Some(Some(next_poll_at)),
-                    ..Default::default()
-                };
-                tx.update_stage(&stage.id, update, None, now).await?;
-                (recorded, Vec::new(), (false, false))
-            }
-        };
-        let (rows, annotation_events) = scope.rows_for_recorded(&recorded.annotations, now);
-        if !rows.is_empty() {
-            tx.append_annotations(rows, now).await?;
-        }
-        events.extend(annotation_events);
-        self.commit::<()>(tx, &events, &causation, None).await?;
-        Ok(result)
+            unit.emit_all(events);
+            Ok(result)
+        })
+        .await
     }
-}
 
-/// What polling one stage did.
-enum PollResult {
-    Resumed(String),
-    Failed,
-    Other,
-}
-
-impl Kernel {
     async fn poll_one(&self, stage: &StageRecord) -> Result<PollResult, KernelError> {
         let ports = self.ports();
         let run = ports
-            .persistence
-            .session()
+            .store
+            .executor()
             .await?
             .get_run(&stage.workflow_run_id)
             .await?;
@@ -402,20 +387,16 @@ impl Kernel {
             return Ok(PollResult::Other);
         };
         if run.status != Status::Running {
-            let mut tx = ports.persistence.begin().await?;
-            self.cancel_stage(&mut *tx, stage, ports.clock.now())
-                .await?;
-            tx.commit().await?;
+            self.transact(&crate::ids::uuid(), async |unit| {
+                unit.cancel_stage(stage).await
+            })
+            .await?;
             return Ok(PollResult::Other);
         }
         let Some(resolution) = self.check_stage(&run, stage).await? else {
             return Ok(PollResult::Failed);
         };
-        Ok(match self.resolve(&run, stage, resolution).await? {
-            (true, _) => PollResult::Resumed(run.id),
-            (_, true) => PollResult::Failed,
-            _ => PollResult::Other,
-        })
+        self.resolve(&run, stage, resolution).await
     }
 }
 
@@ -423,19 +404,15 @@ impl Command for StagePollSuspended {
     type Output = SuspendedPolled;
     const TYPE: &'static str = "stage.pollSuspended";
 
-    async fn handle(
-        self,
-        kernel: &Kernel,
-        _: Option<&Idempotency>,
-        _: Token,
-    ) -> Result<SuspendedPolled, KernelError> {
+    async fn execute(self, kernel: &Kernel, _: Token) -> Result<SuspendedPolled, KernelError> {
         let ports = kernel.ports();
         let now = ports.clock.now();
-        let mut session = ports.persistence.session().await?;
-        let due = session
+        let due = ports
+            .store
+            .executor()
+            .await?
             .suspended_stages_due(now, self.max_checks.unwrap_or(50))
             .await?;
-        drop(session);
         let mut polled = SuspendedPolled::default();
         for stage in due {
             polled.checked += 1;

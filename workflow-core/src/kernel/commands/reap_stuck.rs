@@ -1,21 +1,23 @@
 //! `run.reapStuck` (reference §5.9): recovers or fails runs that have made no progress for a threshold.
 //!
-//! Better than the reference: a run waiting on a suspended stage whose next poll is in the future is not
-//! stuck; a run whose stages have all settled is advanced (or completed) instead of failed, which repairs a
-//! crash between finishing a job and transitioning the run; and the jobs of a reaped run are cancelled.
+//! Better than the reference, it never touches a healthy run: a run with a queued or leased job (however
+//! old its rows), or with a suspended stage, is left alone. It heals what is really stuck: stages left
+//! without a job get one, and a run whose stages all settled is advanced, completed or failed by its
+//! transition. Only a run that nothing can move on is failed (`STUCK_RUN_REAPED`).
 
-use crate::kernel::commands::transition::{TransitionAction, lost_race};
-use crate::kernel::dispatch::{Command, Idempotency, Token};
+use crate::kernel::commands::transition::TransitionAction;
+use crate::kernel::dispatch::{Command, Token};
+use crate::kernel::unit::UnitOfWork;
 use crate::kernel::{Kernel, KernelError};
-use crate::ports::persistence::stage_is_unfinished;
-use crate::ports::{
-    EventKind, NewJob, RunUpdate, Session, StageRecord, Status, StoreError, WorkflowEvent,
-};
+use crate::ports::store::stage_is_unfinished;
+use crate::ports::{EventKind, NewJob, RunUpdate, Signal, StageRecord, Status, StoreError};
 use crate::time::sub;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;
+
+/// Runs examined per `run.reapStuck` (the rest wait for the next tick).
+const CANDIDATES_PER_CALL: usize = 100;
 
 /// Reaps runs that have been `RUNNING` without any write for `stuck_threshold`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,11 +30,11 @@ pub struct RunReapStuck {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StuckRunsReaped {
-    /// Runs failed with `STUCK_RUN_REAPED`.
+    /// Runs failed with `STUCK_RUN_REAPED` (or because a row cannot be read).
     pub failed: usize,
-    /// Runs whose pending stages had lost their jobs and were re-enqueued.
+    /// Runs whose unfinished stages had lost their jobs and were given new ones.
     pub requeued: usize,
-    /// Runs whose stages had all settled and that were advanced or completed.
+    /// Runs whose stages had all settled and that were advanced, completed or failed.
     pub advanced: usize,
 }
 
@@ -58,98 +60,114 @@ impl StuckRunsReaped {
 impl RunReapStuck {
     async fn reap_one(
         &self,
-        kernel: &Kernel,
-        tx: &mut dyn Session,
+        unit: &mut UnitOfWork<'_>,
         run_id: &str,
-        now: DateTime<Utc>,
-        events: &mut Vec<WorkflowEvent>,
     ) -> Result<Reaped, KernelError> {
-        let ports = kernel.ports();
-        let Some(run) = tx.get_run(run_id).await? else {
+        let ports = unit.kernel.ports();
+        let now = unit.now;
+        let Some(run) = unit.tx.lock_run(run_id).await? else {
             return Ok(Reaped::Skipped);
         };
-        if run.status != Status::Running {
+        if run.status != Status::Running || ports.registry.workflow(&run.workflow_id).is_none() {
+            // Not ours to judge: finished meanwhile, or a workflow another worker runs.
             return Ok(Reaped::Skipped);
         }
-        let stages = tx.stages_by_run(&run.id).await?;
-        let unfinished: Vec<_> = stages
+        let jobs = unit.tx.active_jobs_of_run(&run.id).await?;
+        if jobs
+            .iter()
+            .any(|j| matches!(j.status, Status::Pending | Status::Running))
+        {
+            // A job is queued, leased, or about to be re-leased by the lease reaper: the run is healthy.
+            return Ok(Reaped::Skipped);
+        }
+        let stages = unit.tx.stages_by_run(&run.id).await?;
+        if stages.iter().any(|s| s.status == Status::Suspended) {
+            // Waiting for a poll (a due one is the poller's to take).
+            return Ok(Reaped::Skipped);
+        }
+        let unfinished: Vec<&StageRecord> = stages
             .iter()
             .filter(|s| stage_is_unfinished(s.status))
             .collect();
-        let waiting_for_poll = |s: &&StageRecord| {
-            s.status == Status::Suspended && s.next_poll_at.is_some_and(|at| at > now)
-        };
-        if !unfinished.is_empty() && unfinished.iter().all(waiting_for_poll) {
-            return Ok(Reaped::Skipped);
-        }
-        if unfinished.is_empty() && ports.registry.workflow(&run.workflow_id).is_some() {
-            let (result, transition_events) = kernel.transition_in(tx, &run, now).await?;
-            if result.action != TransitionAction::Noop {
-                tracing::warn!(run_id = %run.id, action = ?result.action, "stuck run transitioned");
-                events.extend(transition_events);
-                return Ok(Reaped::Advanced);
-            }
-        }
-        let jobs = ports.jobs.jobs_by_run(tx, &run.id).await?;
-        let has_live_job = |stage_id: &str| {
-            jobs.iter().any(|j| {
-                j.stage_id == stage_id && matches!(j.status, Status::Pending | Status::Running)
-            })
-        };
-        let orphaned: Vec<NewJob> = stages
-            .iter()
-            .filter(|s| s.status == Status::Pending && !has_live_job(&s.stage_id))
-            .map(|s| NewJob {
-                workflow_run_id: run.id.clone(),
-                workflow_id: run.workflow_id.clone(),
-                stage_id: s.stage_id.clone(),
-                priority: run.priority,
-                payload: json!({ "config": run.config }),
-            })
-            .collect();
-        if !orphaned.is_empty() {
-            // The recovery is activity: touching the run keeps the next reap from failing it before its jobs
-            // run (and makes concurrent reapers single-winner).
-            if lost_race(
-                tx.update_run(&run.id, RunUpdate::default(), Some(run.version), now)
-                    .await,
-            )?
-            .is_none()
-            {
-                return Ok(Reaped::Skipped);
-            }
+        if !unfinished.is_empty() {
+            // Stages left PENDING or RUNNING without a job (an interrupted claim, or another engine's
+            // crash between its writes): give them their jobs back.
+            let orphaned: Vec<NewJob> = unfinished
+                .iter()
+                .map(|s| NewJob {
+                    workflow_run_id: run.id.clone(),
+                    workflow_id: run.workflow_id.clone(),
+                    stage_id: s.stage_id.clone(),
+                    priority: run.priority,
+                    payload: json!({ "config": run.config }),
+                })
+                .collect();
             tracing::warn!(run_id = %run.id, jobs = orphaned.len(), "re-enqueued the lost jobs of a stuck run");
-            ports.jobs.enqueue(tx, orphaned, now).await?;
+            unit.tx
+                .update_run(&run.id, RunUpdate::default(), None, now)
+                .await?;
+            unit.tx.enqueue_jobs(orphaned, now).await?;
+            unit.signal(Signal::Jobs);
             return Ok(Reaped::Requeued);
         }
+        let run = unit
+            .tx
+            .update_run(&run.id, RunUpdate::default(), None, now)
+            .await?;
+        let result = unit
+            .transition(
+                &run,
+                &stages,
+                &crate::definition::outputs::StageOutputs::new(),
+            )
+            .await?;
+        if result.action != TransitionAction::Noop {
+            tracing::warn!(run_id = %run.id, action = ?result.action, "stuck run transitioned");
+            return Ok(Reaped::Advanced);
+        }
+        // Every stage settled and still nothing to do: nothing can move this run on.
         let threshold_ms = self.stuck_threshold.as_millis();
         let statuses: Vec<_> = stages
             .iter()
             .map(|s| json!({ "stageId": s.stage_id, "status": s.status }))
             .collect();
-        let update = RunUpdate {
-            status: Some(Status::Failed),
-            completed_at: Some(Some(now)),
-            output: Some(Some(json!({ "error": {
-                "code": "STUCK_RUN_REAPED",
-                "message": format!("Run stuck for >{threshold_ms}ms with no activity"),
-                "stageStatuses": statuses,
-            } }))),
-            ..Default::default()
-        };
-        if lost_race(tx.update_run(&run.id, update, Some(run.version), now).await)?.is_none() {
-            return Ok(Reaped::Skipped);
-        }
-        ports.jobs.cancel_by_run(tx, &run.id, now).await?;
+        let output = json!({ "error": {
+            "code": "STUCK_RUN_REAPED",
+            "message": format!("Run stuck for >{threshold_ms}ms with no activity"),
+            "stageStatuses": statuses,
+        } });
         tracing::error!(run_id = %run.id, threshold_ms, "stuck run reaped");
-        events.push(WorkflowEvent {
-            kind: EventKind::WorkflowFailed {
-                error: format!("Stuck run reaped after {threshold_ms}ms inactivity"),
-            },
-            timestamp: now,
-            workflow_run_id: run.id.clone(),
-        });
+        unit.fail_run(
+            &run,
+            format!("Stuck run reaped after {threshold_ms}ms inactivity"),
+            Some(output),
+        )
+        .await?;
         Ok(Reaped::Failed)
+    }
+
+    async fn quarantine(
+        &self,
+        kernel: &Kernel,
+        run_id: &str,
+        message: String,
+    ) -> Result<(), KernelError> {
+        tracing::error!(%run_id, %message, "failing a stuck run with an unreadable row");
+        kernel
+            .transact(&crate::ids::uuid(), async |unit| {
+                let output = json!({ "error": { "code": "CORRUPT_ROW", "message": message } });
+                unit.tx.quarantine_run(run_id, output, unit.now).await?;
+                unit.tx.cancel_jobs_of_run(run_id, unit.now).await?;
+                let failed = unit.event(
+                    run_id,
+                    EventKind::WorkflowFailed {
+                        error: message.clone(),
+                    },
+                );
+                unit.emit(failed);
+                Ok(())
+            })
+            .await
     }
 }
 
@@ -157,23 +175,23 @@ impl Command for RunReapStuck {
     type Output = StuckRunsReaped;
     const TYPE: &'static str = "run.reapStuck";
 
-    async fn handle(
-        self,
-        kernel: &Kernel,
-        idempotency: Option<&Idempotency>,
-        _: Token,
-    ) -> Result<StuckRunsReaped, KernelError> {
+    async fn execute(self, kernel: &Kernel, _: Token) -> Result<StuckRunsReaped, KernelError> {
         let ports = kernel.ports();
-        let now = ports.clock.now();
-        let since = sub(now, self.stuck_threshold);
-        let mut tx = ports.persistence.begin().await?;
-        let mut events = Vec::new();
+        let since = sub(ports.clock.now(), self.stuck_threshold);
+        let candidates = ports
+            .store
+            .executor()
+            .await?
+            .stuck_runs(since, CANDIDATES_PER_CALL)
+            .await?;
         let mut reaped = StuckRunsReaped::default();
-        for candidate in tx.stuck_runs(since).await? {
-            match self
-                .reap_one(kernel, &mut *tx, &candidate.id, now, &mut events)
-                .await
-            {
+        for run_id in candidates {
+            let outcome = kernel
+                .transact(&crate::ids::uuid(), async |unit| {
+                    self.reap_one(unit, &run_id).await
+                })
+                .await;
+            match outcome {
                 Ok(outcome) => reaped.count(outcome),
                 Err(KernelError::Store(StoreError::CorruptRow {
                     table,
@@ -184,28 +202,11 @@ impl Command for RunReapStuck {
                     // One unreadable row must not stop the reaping of the other runs.
                     let message =
                         format!("table {table}, row {row_id}, column {column}: {message}");
-                    tracing::error!(run_id = %candidate.id, %message, "failing a stuck run with an unreadable row");
-                    let output = json!({ "error": { "code": "CORRUPT_ROW", "message": message } });
-                    tx.quarantine_run(&candidate.id, output, now).await?;
-                    ports
-                        .jobs
-                        .cancel_by_run(&mut *tx, &candidate.id, now)
-                        .await?;
-                    events.push(WorkflowEvent {
-                        kind: EventKind::WorkflowFailed { error: message },
-                        timestamp: now,
-                        workflow_run_id: candidate.id.clone(),
-                    });
+                    self.quarantine(kernel, &run_id, message).await?;
                     reaped.failed += 1;
                 }
                 Err(error) => return Err(error),
             }
-        }
-        kernel
-            .commit::<()>(tx, &events, &Kernel::causation_id(idempotency), None)
-            .await?;
-        if reaped.requeued + reaped.advanced > 0 {
-            ports.jobs.notify_enqueued();
         }
         Ok(reaped)
     }

@@ -1,11 +1,14 @@
 //! `run.rerunFrom` (reference §5.5): deletes the stage rows of a group and every later group, restarts the
-//! run at that group with the next attempt number, and removes the deleted stages' blobs after commit.
+//! run at that group with the next attempt number, and removes the deleted stages' blobs (in the same
+//! transaction when they are the store's own, after the commit otherwise).
 
-use crate::kernel::dispatch::{Command, Idempotency, Token};
+use crate::kernel::dispatch::{Command, Token};
 use crate::kernel::groups::{CreateMode, GroupSpec};
+use crate::kernel::unit::UnitOfWork;
 use crate::kernel::{Kernel, KernelError};
+use crate::ports::EventKind;
 use crate::ports::blob::keys;
-use crate::ports::{EventKind, RunUpdate, Status, WorkflowEvent};
+use crate::ports::{RunUpdate, Status};
 use serde::{Deserialize, Serialize};
 
 /// Reruns a completed or failed run from a stage's group.
@@ -49,25 +52,13 @@ pub struct RunRerun {
     pub deleted_stages: Vec<String>,
 }
 
-impl Command for RunRerunFrom {
-    type Output = RunRerun;
-    const TYPE: &'static str = "run.rerunFrom";
-
-    fn idempotency_key(&self) -> Option<&str> {
-        self.idempotency_key.as_deref()
-    }
-
-    async fn handle(
-        self,
-        kernel: &Kernel,
-        idempotency: Option<&Idempotency>,
-        _: Token,
-    ) -> Result<RunRerun, KernelError> {
-        let ports = kernel.ports();
-        let now = ports.clock.now();
-        let mut tx = ports.persistence.begin().await?;
-        let run = tx
-            .get_run(&self.workflow_run_id)
+impl RunRerunFrom {
+    async fn handle(self, unit: &mut UnitOfWork<'_>) -> Result<RunRerun, KernelError> {
+        let ports = unit.kernel.ports();
+        let now = unit.now;
+        let run = unit
+            .tx
+            .lock_run(&self.workflow_run_id)
             .await?
             .ok_or_else(|| KernelError::RunNotFound(self.workflow_run_id.clone()))?;
         if !matches!(run.status, Status::Completed | Status::Failed) {
@@ -83,7 +74,7 @@ impl Command for RunRerunFrom {
                 stage_id: self.from_stage_id.clone(),
                 workflow_id: run.workflow_id.clone(),
             })?;
-        let existing = tx.stages_by_run(&run.id).await?;
+        let existing = unit.tx.stages_by_run(&run.id).await?;
         if group > 1
             && !existing
                 .iter()
@@ -91,7 +82,10 @@ impl Command for RunRerunFrom {
         {
             return Err(KernelError::RerunWithoutPrevious(self.from_stage_id));
         }
-        let deleted = tx.delete_stages_from_group(&run.id, group as i32).await?;
+        let deleted = unit
+            .tx
+            .delete_stages_from_group(&run.id, group as i32)
+            .await?;
         let attempt = deleted
             .iter()
             .map(|stage| stage.attempt)
@@ -106,49 +100,61 @@ impl Command for RunRerunFrom {
             total_cost: Some(0.0),
             total_tokens: Some(0),
         };
-        let run = tx.update_run(&run.id, update, None, now).await?;
+        let run = unit.tx.update_run(&run.id, update, None, now).await?;
         // Jobs left over from the previous execution of these stages must not run again.
-        ports.jobs.cancel_by_run(&mut *tx, &run.id, now).await?;
-        kernel
-            .prepare_group(
-                &mut *tx,
-                &definition,
-                &run,
-                GroupSpec {
-                    group,
-                    attempt,
-                    mode: CreateMode::Create,
-                },
-                now,
-            )
+        unit.tx.cancel_jobs_of_run(&run.id, now).await?;
+        for stage in &deleted {
+            let prefix = keys::stage_prefix(&run.workflow_type, &run.id, &stage.stage_id);
+            if ports.blobs_in_store {
+                unit.tx.delete_blob_prefix(&prefix).await?;
+            } else {
+                unit.delete_blobs_after_commit(prefix);
+            }
+        }
+        let started = unit.event(&run.id, EventKind::WorkflowStarted {});
+        let spec = GroupSpec {
+            group,
+            attempt,
+            mode: CreateMode::Create,
+        };
+        unit.prepare_group(&definition, &run, spec, vec![started])
             .await?;
-        let output = RunRerun {
+        tracing::info!(run_id = %run.id, from = %self.from_stage_id, attempt, "run rerun");
+        Ok(RunRerun {
             workflow_run_id: run.id.clone(),
             from_stage_id: self.from_stage_id,
             deleted_stages: deleted.iter().map(|stage| stage.stage_id.clone()).collect(),
-        };
-        let event = WorkflowEvent {
-            kind: EventKind::WorkflowStarted {},
-            timestamp: now,
-            workflow_run_id: run.id.clone(),
-        };
-        kernel
-            .commit(
-                tx,
-                &[event],
-                &Kernel::causation_id(idempotency),
-                idempotency.map(|i| (i, &output)),
-            )
-            .await?;
-        ports.jobs.notify_enqueued();
+        })
+    }
+}
 
-        for stage in &deleted {
-            let prefix = keys::stage_prefix(&run.workflow_type, &run.id, &stage.stage_id);
-            if let Err(error) = ports.blobs.delete_prefix(&prefix).await {
-                tracing::warn!(run_id = %run.id, %prefix, %error, "could not delete the blobs of a rerun stage");
-            }
-        }
-        tracing::info!(run_id = %run.id, from = %output.from_stage_id, attempt, "run rerun");
-        Ok(output)
+impl Command for RunRerunFrom {
+    type Output = RunRerun;
+    const TYPE: &'static str = "run.rerunFrom";
+
+    fn idempotency_key(&self) -> Option<&str> {
+        self.idempotency_key.as_deref()
+    }
+
+    async fn replay_conflict<'u>(
+        &'u self,
+        cached: &'u RunRerun,
+        _unit: &'u mut UnitOfWork<'_>,
+    ) -> Result<Option<String>, KernelError> {
+        Ok((cached.workflow_run_id != self.workflow_run_id
+            || cached.from_stage_id != self.from_stage_id)
+            .then(|| {
+                format!(
+                    "it reran run {} from stage {}, this request reruns run {} from stage {}",
+                    cached.workflow_run_id,
+                    cached.from_stage_id,
+                    self.workflow_run_id,
+                    self.from_stage_id
+                )
+            }))
+    }
+
+    async fn execute(self, kernel: &Kernel, _: Token) -> Result<RunRerun, KernelError> {
+        kernel.in_unit(self, Self::handle).await
     }
 }

@@ -3,16 +3,20 @@
 
 use crate::definition::workflow::{WorkflowDefinition, WorkflowIo};
 use crate::kernel::annotations::{AnnotationInput, AnnotationScope};
-use crate::kernel::dispatch::{Command, Idempotency, Token};
-use crate::kernel::{Kernel, KernelError};
-use crate::ports::{EventKind, NewRun, Status, WorkflowEvent};
+use crate::kernel::dispatch::{Command, Token};
+use crate::kernel::unit::UnitOfWork;
+use crate::kernel::{Kernel, KernelError, validate};
+use crate::ports::{EventKind, NewRun, Signal, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Creates a run of a workflow (status `PENDING`). Idempotent on its key.
+/// Creates a run of a workflow (status `PENDING`; a worker woken by the commit claims it at once).
+/// Idempotent on its key: the same request again returns the first run, another request with the key is
+/// refused with [`KernelError::IdempotencyConflict`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunCreate {
-    /// Required: a repeat with the same key returns the first run.
+    /// Required (at most [`MAX_KEY_BYTES`](crate::kernel::MAX_KEY_BYTES) bytes, no NUL): a repeat with the
+    /// same key and request returns the first run.
     pub idempotency_key: String,
     /// The workflow.
     pub workflow_id: String,
@@ -115,21 +119,18 @@ fn merge_config(
     Ok(Value::Object(merged))
 }
 
-impl Command for RunCreate {
-    type Output = RunCreated;
-    const TYPE: &'static str = "run.create";
-
-    fn idempotency_key(&self) -> Option<&str> {
-        Some(&self.idempotency_key)
+impl RunCreate {
+    /// The config that would be stored for this request (defaults merged by stage key).
+    fn stored_config(&self, definition: &WorkflowDefinition) -> Result<Value, KernelError> {
+        let config = merge_config(definition, self.config.as_ref())?;
+        definition
+            .validate_config(&config)
+            .map_err(KernelError::InvalidConfig)?;
+        Ok(config)
     }
 
-    async fn handle(
-        self,
-        kernel: &Kernel,
-        idempotency: Option<&Idempotency>,
-        _: Token,
-    ) -> Result<RunCreated, KernelError> {
-        let ports = kernel.ports();
+    async fn handle(self, unit: &mut UnitOfWork<'_>) -> Result<RunCreated, KernelError> {
+        let ports = unit.kernel.ports();
         let definition = ports
             .registry
             .workflow(&self.workflow_id)
@@ -137,22 +138,10 @@ impl Command for RunCreate {
         definition
             .validate_input(&self.input)
             .map_err(KernelError::InvalidInput)?;
-        let config = merge_config(&definition, self.config.as_ref())?;
-        definition
-            .validate_config(&config)
-            .map_err(KernelError::InvalidConfig)?;
-        if let Some(metadata) = &self.metadata
-            && !(metadata.is_object() || metadata.is_null())
-        {
-            return Err(KernelError::InvalidCommand {
-                command: Self::TYPE,
-                detail: "metadata must be a JSON object".into(),
-            });
-        }
-
-        let now = ports.clock.now();
-        let mut tx = ports.persistence.begin().await?;
-        let run = tx
+        let config = self.stored_config(&definition)?;
+        let now = unit.now;
+        let run = unit
+            .tx
             .create_run(
                 NewRun {
                     workflow_id: self.workflow_id.clone(),
@@ -175,25 +164,97 @@ impl Command for RunCreate {
         };
         let (rows, annotation_events) = scope.rows_for_inputs(&self.annotations, now);
         if !rows.is_empty() {
-            tx.append_annotations(rows, now).await?;
+            unit.tx.append_annotations(rows, now).await?;
         }
-        let mut events = vec![WorkflowEvent {
-            kind: EventKind::WorkflowCreated {
+        let created = unit.event(
+            &run.id,
+            EventKind::WorkflowCreated {
                 workflow_id: self.workflow_id,
             },
-            timestamp: now,
-            workflow_run_id: run.id.clone(),
-        }];
-        events.extend(annotation_events);
-        let output = RunCreated {
+        );
+        unit.emit(created);
+        unit.emit_all(annotation_events);
+        unit.signal(Signal::Runs);
+        tracing::info!(run_id = %run.id, "run created");
+        Ok(RunCreated {
             workflow_run_id: run.id,
             status: Status::Pending,
+        })
+    }
+}
+
+impl Command for RunCreate {
+    type Output = RunCreated;
+    const TYPE: &'static str = "run.create";
+
+    fn idempotency_key(&self) -> Option<&str> {
+        Some(&self.idempotency_key)
+    }
+
+    fn check(&self) -> Result<(), KernelError> {
+        let command = Self::TYPE;
+        validate::key(command, "workflow id", &self.workflow_id)?;
+        validate::storable_json(command, "input", &self.input)?;
+        if let Some(config) = &self.config {
+            validate::storable_json(command, "config", config)?;
+        }
+        if let Some(metadata) = &self.metadata {
+            if !(metadata.is_object() || metadata.is_null()) {
+                return Err(KernelError::InvalidCommand {
+                    command,
+                    detail: "metadata must be a JSON object".into(),
+                });
+            }
+            validate::storable_json(command, "metadata", metadata)?;
+        }
+        for (index, annotation) in self.annotations.iter().enumerate() {
+            annotation.check(command, &format!("annotations[{index}]"))?;
+        }
+        Ok(())
+    }
+
+    async fn replay_conflict<'u>(
+        &'u self,
+        cached: &'u RunCreated,
+        unit: &'u mut UnitOfWork<'_>,
+    ) -> Result<Option<String>, KernelError> {
+        let Some(run) = unit.tx.get_run(&cached.workflow_run_id).await? else {
+            return Ok(None);
         };
-        let causation = Kernel::causation_id(idempotency);
-        kernel
-            .commit(tx, &events, &causation, idempotency.map(|i| (i, &output)))
-            .await?;
-        tracing::info!(run_id = %output.workflow_run_id, "run created");
-        Ok(output)
+        if run.workflow_id != self.workflow_id {
+            return Ok(Some(format!(
+                "run {} is of workflow {}, this request is for {}",
+                run.id, run.workflow_id, self.workflow_id
+            )));
+        }
+        if run.input != self.input {
+            return Ok(Some(format!(
+                "run {} was created with another input",
+                run.id
+            )));
+        }
+        if run.priority != self.priority.unwrap_or(5) {
+            return Ok(Some(format!(
+                "run {} has priority {}, this request asks for {}",
+                run.id,
+                run.priority,
+                self.priority.unwrap_or(5)
+            )));
+        }
+        let definition = unit.kernel.ports().registry.workflow(&self.workflow_id);
+        if let Some(definition) = definition
+            && let Ok(config) = self.stored_config(&definition)
+            && config != run.config
+        {
+            return Ok(Some(format!(
+                "run {} was created with another config",
+                run.id
+            )));
+        }
+        Ok(None)
+    }
+
+    async fn execute(self, kernel: &Kernel, _: Token) -> Result<RunCreated, KernelError> {
+        kernel.in_unit(self, Self::handle).await
     }
 }

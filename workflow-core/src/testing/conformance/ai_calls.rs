@@ -1,4 +1,4 @@
-//! The `ai_calls` table through [`AiCallLogger`](crate::ai::AiCallLogger).
+//! The `ai_calls` table through `crate::ai::AiCallLogger` (the log of AI calls and their costs).
 
 use super::harness::{BackendFactory, Harness};
 use crate::ai::{AiCall, AiCallLogger, ModelPrice};
@@ -22,7 +22,7 @@ fn call(topic: &str, input: u32, output: u32) -> AiCall {
 /// Calls are recorded with their tokens and cost; usage aggregates by topic prefix; batches are marked.
 pub async fn calls_are_logged_and_aggregated(factory: &dyn BackendFactory) {
     let h = Harness::new(factory).await;
-    let logger = AiCallLogger::new(h.backend.persistence.clone(), h.clock.clone());
+    let logger = AiCallLogger::new(h.backend.ai_calls.clone(), h.clock.clone());
     let id = logger
         .log(call("workflow.r1.stage.summarize", 1_000_000, 0))
         .await

@@ -8,7 +8,7 @@ use serde_json::json;
 pub async fn blob_store_contract(factory: &dyn BackendFactory) {
     let h = Harness::new(factory).await;
     let run = h.create("conformance-linear", json!({})).await;
-    let blobs = &h.backend.blobs;
+    let blobs = h.kernel.blob_store();
     let output = keys::stage_key("conformance-linear", &run, "first", None);
     let artifact = keys::artifact_key("conformance-linear", &run, "first", "raw text", None);
     let other = keys::stage_key("conformance-linear", &run, "second", None);

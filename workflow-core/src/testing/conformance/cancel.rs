@@ -53,8 +53,8 @@ pub async fn running_runs_cancel_stages_and_queued_jobs(factory: &dyn BackendFac
         .await;
     h.claim().await;
     let job = h.dequeue().await.unwrap();
-    let (kernel, host) = (h.kernel.clone(), h.host.clone());
-    let running = tokio::spawn(async move { execute_job(&kernel, &host, job).await });
+    let (kernel, host, never) = (h.kernel.clone(), h.host.clone(), h.never.clone());
+    let running = tokio::spawn(async move { execute_job(&kernel, &host, job, &never).await });
     wait_until_gated(&run_id).await;
     h.kernel.dispatch(RunCancel::new(&run_id)).await.unwrap();
     let stage = h.stage(&run_id, "first").await;

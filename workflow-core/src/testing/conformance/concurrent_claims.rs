@@ -2,7 +2,7 @@
 //! one atomic statement per claim; in memory: one lock).
 
 use super::harness::{BackendFactory, Harness};
-use crate::ports::{JobRecord, JobTransport, NewJob, Status};
+use crate::ports::{JobClaim, JobRecord, NewJob, Status, Store};
 use chrono::Utc;
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -14,23 +14,30 @@ const WORKERS: usize = 8;
 const BATCH: usize = 7;
 
 /// Eight claimers drain the queue in rounds; in each round all of them claim a batch at the same moment.
-async fn drain_concurrently(jobs: Arc<dyn JobTransport>) -> Vec<JobRecord> {
+async fn drain_concurrently(store: Arc<dyn Store>) -> Vec<JobRecord> {
     // Enough rounds to drain the queue when no claim is lost, plus one that must find it empty.
     let rounds = JOBS.div_ceil(WORKERS * BATCH) + 1;
     let start = Arc::new(Barrier::new(WORKERS));
     // Spawned all at once (the barrier needs every claimer running), awaited afterwards.
     let claimers: Vec<_> = (0..WORKERS)
         .map(|worker| {
-            let (jobs, start) = (jobs.clone(), start.clone());
+            let (store, start) = (store.clone(), start.clone());
             tokio::spawn(async move {
+                let claim = JobClaim {
+                    worker_id: format!("worker-{worker}"),
+                    limit: BATCH,
+                    workflows: vec!["conformance-linear".into()],
+                };
                 let mut claimed = Vec::new();
                 for _ in 0..rounds {
                     start.wait().await;
-                    let batch = jobs
-                        .dequeue_batch(&format!("worker-{worker}"), BATCH, Utc::now())
+                    let mut tx = store.begin().await.expect("a transaction opens");
+                    let batch = tx
+                        .claim_jobs(&claim, Utc::now())
                         .await
                         .expect("a claim succeeds under contention");
-                    claimed.extend(batch);
+                    tx.commit().await.expect("the claim commits");
+                    claimed.extend(batch.into_iter().map(|c| c.expect("readable").job));
                 }
                 claimed
             })
@@ -56,15 +63,11 @@ pub async fn concurrent_workers_never_share_a_job(factory: &dyn BackendFactory) 
             payload: json!({ "config": {} }),
         })
         .collect();
-    let mut tx = h.backend.persistence.begin().await.unwrap();
-    h.backend
-        .jobs
-        .enqueue(&mut *tx, jobs, Utc::now())
-        .await
-        .unwrap();
+    let mut tx = h.backend.store.begin().await.unwrap();
+    tx.enqueue_jobs(jobs, Utc::now()).await.unwrap();
     tx.commit().await.unwrap();
 
-    let claimed = drain_concurrently(h.backend.jobs.clone()).await;
+    let claimed = drain_concurrently(h.backend.store.clone()).await;
     let ids: BTreeSet<&str> = claimed.iter().map(|job| job.id.as_str()).collect();
     assert_eq!(ids.len(), claimed.len(), "a job was leased twice");
     assert_eq!(claimed.len(), JOBS, "every pending job is leased");

@@ -19,8 +19,8 @@ pub async fn design_difference_1_outputs_are_checked_by_type(factory: &dyn Backe
     h.claim().await;
     h.run_next_job().await;
     let key = crate::ports::blob::keys::stage_key("conformance-linear", &run_id, "first", None);
-    h.backend
-        .blobs
+    h.kernel
+        .blob_store()
         .put(&key, &json!({ "value": 1.5 }))
         .await
         .unwrap();
@@ -116,12 +116,8 @@ pub async fn design_difference_6_jobs_of_finished_runs_are_not_claimable(
         priority: 5,
         payload: json!({ "config": {} }),
     };
-    let mut tx = h.backend.persistence.begin().await.unwrap();
-    h.backend
-        .jobs
-        .enqueue(&mut *tx, vec![extra], h.clock_now())
-        .await
-        .unwrap();
+    let mut tx = h.backend.store.begin().await.unwrap();
+    tx.enqueue_jobs(vec![extra], h.clock_now()).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(
         h.run_next_job().await.unwrap().outcome,

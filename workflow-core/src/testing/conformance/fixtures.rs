@@ -28,6 +28,11 @@ pub struct Script {
     pub batch_fails: bool,
     /// `first` emits `annotation:created` for its annotation.
     pub emit_annotation_event: bool,
+    /// `first` returns a note with a NUL byte (which no backend can store).
+    pub nul_output: bool,
+    /// Free text carried through the stages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Config of `first`.
@@ -165,6 +170,10 @@ pub async fn first(
     ctx.progress(1.0, "done");
     Ok(Script {
         value: input.value * config.factor,
+        note: input
+            .nul_output
+            .then(|| "before\u{0}after".to_owned())
+            .or(input.note.clone()),
         ..input
     })
 }

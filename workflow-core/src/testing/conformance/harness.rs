@@ -3,16 +3,39 @@
 
 use super::fixtures;
 use crate::hosts::{HostConfig, JobRun, RetryPolicy, execute_job, run_maintenance_tick};
-use crate::kernel::{Kernel, RunClaimPending, RunCreate, RunsClaimed};
+use crate::kernel::{Kernel, LeasedJob, RunClaimPending, RunCreate, RunsClaimed};
 use crate::ports::*;
 use crate::testing::{CollectingEventSink, FakeClock};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// The ports of one backend under test.
-pub type Backend = StoragePorts;
+#[derive(Clone)]
+pub struct Backend {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Its AI call log.
+    pub ai_calls: Arc<dyn AiCallLog>,
+}
+
+impl Backend {
+    /// The ports of a store that also logs AI calls.
+    pub fn of<S: Store + AiCallLog>(store: Arc<S>) -> Self {
+        Backend {
+            store: store.clone(),
+            ai_calls: store,
+        }
+    }
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Backend({})", self.store.kind())
+    }
+}
 
 /// Makes an empty backend for each scenario.
 #[async_trait]
@@ -31,12 +54,7 @@ pub struct InMemoryBackend;
 #[async_trait]
 impl BackendFactory for InMemoryBackend {
     async fn create(&self) -> Backend {
-        let store = Arc::new(crate::testing::InMemoryStore::new());
-        Backend {
-            persistence: store.clone(),
-            jobs: store.clone(),
-            blobs: store,
-        }
+        Backend::of(Arc::new(crate::testing::InMemoryStore::new()))
     }
 }
 
@@ -52,6 +70,8 @@ pub struct Harness {
     pub backend: Backend,
     /// Host settings used by [`run_next_job`](Harness::run_next_job) (no jitter, so delays are exact).
     pub host: HostConfig,
+    /// Never cancelled: the hard stop of jobs the harness executes.
+    pub never: CancellationToken,
 }
 
 impl Harness {
@@ -73,7 +93,7 @@ impl Harness {
     fn build(backend: Backend, clock: Arc<FakeClock>, registry: Arc<dyn WorkflowRegistry>) -> Self {
         let events = Arc::new(CollectingEventSink::new());
         let kernel = Kernel::builder()
-            .storage(backend.clone())
+            .store(backend.store.clone())
             .event_sink(events.clone())
             .clock(clock.clone())
             .shared_registry(registry)
@@ -92,6 +112,7 @@ impl Harness {
             events,
             backend,
             host,
+            never: CancellationToken::new(),
         }
     }
 
@@ -113,19 +134,24 @@ impl Harness {
             .expect("run.claimPending")
     }
 
-    /// Dequeues the next job.
-    pub async fn dequeue(&self) -> Option<JobRecord> {
-        self.backend
-            .jobs
-            .dequeue("conformance-worker", self.clock.now())
+    /// Leases the next job.
+    pub async fn dequeue(&self) -> Option<LeasedJob> {
+        self.kernel
+            .lease_jobs("conformance-worker", 1)
             .await
-            .expect("dequeue")
+            .expect("lease_jobs")
+            .pop()
     }
 
-    /// Dequeues and executes the next job as a host would.
+    /// Executes a leased job as a host would.
+    pub async fn execute(&self, job: LeasedJob) -> JobRun {
+        execute_job(&self.kernel, &self.host, job, &self.never).await
+    }
+
+    /// Leases and executes the next job as a host would.
     pub async fn run_next_job(&self) -> Option<JobRun> {
         let job = self.dequeue().await?;
-        Some(execute_job(&self.kernel, &self.host, job).await)
+        Some(self.execute(job).await)
     }
 
     /// Runs jobs until none is claimable.
@@ -172,9 +198,9 @@ impl Harness {
         );
     }
 
-    /// An autocommit session.
-    pub async fn session(&self) -> Box<dyn Session> {
-        self.backend.persistence.session().await.expect("session")
+    /// An autocommit executor.
+    pub async fn session(&self) -> Box<dyn Executor> {
+        self.backend.store.executor().await.expect("executor")
     }
 
     /// The run (which must exist).
@@ -217,10 +243,9 @@ impl Harness {
 
     /// The run's jobs.
     pub async fn jobs(&self, run_id: &str) -> Vec<JobRecord> {
-        let mut session = self.session().await;
-        self.backend
-            .jobs
-            .jobs_by_run(&mut *session, run_id)
+        self.session()
+            .await
+            .jobs_by_run(run_id)
             .await
             .expect("jobs_by_run")
     }
@@ -263,7 +288,7 @@ impl Harness {
 
     /// A blob.
     pub async fn blob(&self, key: &str) -> Option<Value> {
-        self.backend.blobs.get(key).await.expect("blob get")
+        self.kernel.blob_store().get(key).await.expect("blob get")
     }
 
     /// The fake clock's time.

@@ -44,8 +44,8 @@ pub async fn a_worker_host_runs_workflows_to_completion(factory: &dyn BackendFac
             .await,
     ];
     let host = WorkerHost::new(h.kernel.clone(), fast(&h, 2));
-    assert!(host.start().await);
-    assert!(!host.start().await, "start is idempotent");
+    assert!(host.start().await.unwrap());
+    assert!(!host.start().await.unwrap(), "start is idempotent");
     wait_finished(&h, &runs).await;
     assert!(host.stop().await);
     assert!(!host.is_running().await);
@@ -71,7 +71,7 @@ pub async fn stopping_a_worker_lets_in_flight_stages_finish(factory: &dyn Backen
         .create("conformance-linear", json!({ "gate": true }))
         .await;
     let host = WorkerHost::new(h.kernel.clone(), fast(&h, 1));
-    host.start().await;
+    host.start().await.unwrap();
     wait_until_gated(&run_id).await;
     let stopping = tokio::spawn({
         let host = host.clone();
@@ -93,11 +93,11 @@ pub async fn stopping_a_worker_lets_in_flight_stages_finish(factory: &dyn Backen
     );
 }
 
-/// The serverless host claims in a tick and processes jobs on demand.
+/// The serverless host claims in a tick and processes jobs on demand, delivering their events.
 pub async fn the_serverless_host_processes_jobs_on_demand(factory: &dyn BackendFactory) {
     let h = Harness::new(factory).await;
     let run_id = h.create("conformance-linear", json!({})).await;
-    let host = ServerlessHost::new(h.kernel.clone(), h.host.clone());
+    let host = ServerlessHost::new(h.kernel.clone(), h.host.clone()).unwrap();
     assert_eq!(
         host.process_available_jobs(5).await.unwrap().processed,
         0,
@@ -111,8 +111,21 @@ pub async fn the_serverless_host_processes_jobs_on_demand(factory: &dyn BackendF
         (3, 3, 0)
     );
     assert_eq!(h.run(&run_id).await.status, Status::Completed);
-    let tick = host.run_maintenance_tick().await;
-    assert_eq!(tick.events_flushed, 9, "the rest of the run's 11 events");
+    let outbox = h.outbox(&run_id).await;
+    assert_eq!(outbox.len(), 11);
+    assert!(
+        outbox.iter().all(|e| e.published_at.is_some()),
+        "the jobs' events are delivered with them"
+    );
+    assert_eq!(host.run_maintenance_tick().await.events_flushed, 0);
+    let misconfigured = HostConfig {
+        concurrency: 0,
+        ..h.host.clone()
+    };
+    let error = ServerlessHost::new(h.kernel.clone(), misconfigured)
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("concurrency is 0"), "{error}");
 }
 
 /// `run_and_wait` creates the run, runs the host and summarizes the run.
@@ -173,4 +186,48 @@ pub async fn run_until_finished_waits_for_an_existing_run(factory: &dyn BackendF
         !host.is_running().await,
         "the host stops after a failed wait"
     );
+}
+
+/// **DESIGN §5.10** — a worker does not wait for its tick: with the maintenance interval and the job poll
+/// interval at an hour, a new run is claimed and executed at once and its events reach the sink right
+/// after their commits.
+pub async fn design_difference_10_work_is_taken_without_waiting_for_a_tick(
+    factory: &dyn BackendFactory,
+) {
+    let h = Harness::new(factory).await;
+    let config = HostConfig {
+        orchestration_interval: Duration::from_secs(3600),
+        job_poll_interval: Duration::from_secs(3600),
+        concurrency: 2,
+        ..h.host.clone()
+    };
+    let host = WorkerHost::new(h.kernel.clone(), config);
+    host.start().await.unwrap();
+    // Let the loops settle into their waits, so the work below can only be found by being woken.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let runs = vec![
+        h.create("conformance-linear", json!({ "value": 1 })).await,
+        h.create("conformance-fanout", json!({ "value": 2 })).await,
+    ];
+    wait_finished(&h, &runs).await;
+    let delivered = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let envelopes = h.events.envelopes();
+            let done = runs.iter().all(|run| {
+                envelopes
+                    .iter()
+                    .any(|e| &e.workflow_run_id == run && e.event_type == "workflow:completed")
+            });
+            if done {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    host.stop().await;
+    assert!(delivered.is_ok(), "the events were relayed without a tick");
+    for id in &runs {
+        assert_eq!(h.run(id).await.status, Status::Completed);
+    }
 }

@@ -3,12 +3,12 @@
 use super::harness::{BackendFactory, Harness};
 use crate::kernel::{KernelError, RunCreate};
 use crate::ports::IdempotencyAcquire;
-use crate::ports::persistence::in_progress_marker;
+use crate::ports::store::in_progress_marker;
 use serde_json::json;
 use std::time::Duration;
 
-/// A repeated key returns the first result without running anything (even with a different payload); keys
-/// are scoped by command type.
+/// A repeated key with the same request returns the first result without running anything; keys are
+/// scoped by command type. (A different request with the key is a conflict: DESIGN §5.13.)
 pub async fn a_repeated_key_replays_the_first_result(factory: &dyn BackendFactory) {
     let h = Harness::new(factory).await;
     let first = h
@@ -25,7 +25,7 @@ pub async fn a_repeated_key_replays_the_first_result(factory: &dyn BackendFactor
         .dispatch(RunCreate::new(
             "same",
             "conformance-linear",
-            json!({ "value": 2 }),
+            json!({ "value": 1 }),
         ))
         .await
         .unwrap();
@@ -137,4 +137,52 @@ pub async fn a_failed_command_releases_its_key(factory: &dyn BackendFactory) {
         empty.to_string(),
         "invalid run.create command: the idempotency key is empty"
     );
+}
+
+/// **DESIGN §5.13** — an idempotency key reused for a different request (another input, config, priority
+/// or workflow) is refused with a conflict naming the key; nothing is written.
+pub async fn design_difference_13_a_reused_key_with_another_request_conflicts(
+    factory: &dyn BackendFactory,
+) {
+    let h = Harness::new(factory).await;
+    let first = h
+        .kernel
+        .dispatch(RunCreate::new(
+            "order-7",
+            "conformance-linear",
+            json!({ "value": 1 }),
+        ))
+        .await
+        .unwrap();
+    let differing = [
+        RunCreate::new("order-7", "conformance-linear", json!({ "value": 2 })),
+        RunCreate::new("order-7", "conformance-linear", json!({ "value": 1 })).priority(9),
+        RunCreate::new("order-7", "conformance-linear", json!({ "value": 1 }))
+            .config(json!({ "first": { "factor": 3 } })),
+        RunCreate::new("order-7", "conformance-fanout", json!({ "value": 1 })),
+    ];
+    for (index, command) in differing.into_iter().enumerate() {
+        let error = h.kernel.dispatch(command).await.unwrap_err();
+        assert!(
+            matches!(error, KernelError::IdempotencyConflict { .. }),
+            "request {index}: {error}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.starts_with("idempotency key \"order-7\" of command \"run.create\" was already used for a different request"),
+            "request {index}: {message}"
+        );
+    }
+    assert_eq!(h.runs().await.len(), 1, "a conflict writes nothing");
+    assert_eq!(h.outbox(&first.workflow_run_id).await.len(), 1);
+    let same = h
+        .kernel
+        .dispatch(RunCreate::new(
+            "order-7",
+            "conformance-linear",
+            json!({ "value": 1 }),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(same, first, "the same request still replays");
 }

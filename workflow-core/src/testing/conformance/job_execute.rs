@@ -130,8 +130,8 @@ pub async fn invalid_stage_config_is_not_retried(factory: &dyn BackendFactory) {
     let run_id = h.create("conformance-linear", json!({ "value": 1 })).await;
     h.claim().await;
     let mut job = h.dequeue().await.unwrap();
-    job.payload = json!({ "config": { "first": { "factor": "x" } } });
-    let run = execute_job(&h.kernel, &h.host, job).await;
+    job.override_run_config(json!({ "first": { "factor": "x" } }));
+    let run = h.execute(job).await;
     assert_eq!(run.outcome, JobRunOutcome::Failed);
     assert_eq!(
         run.error.as_deref(),
@@ -155,8 +155,8 @@ pub async fn an_output_of_the_wrong_shape_is_refused_as_input(factory: &dyn Back
     h.claim().await;
     h.run_next_job().await;
     let key = keys::stage_key("conformance-linear", &run_id, "first", None);
-    h.backend
-        .blobs
+    h.kernel
+        .blob_store()
         .put(&key, &json!({ "value": "corrupted" }))
         .await
         .unwrap();
@@ -261,8 +261,8 @@ pub async fn a_result_finished_after_cancel_is_discarded(factory: &dyn BackendFa
         .await;
     h.claim().await;
     let job = h.dequeue().await.unwrap();
-    let (kernel, host) = (h.kernel.clone(), h.host.clone());
-    let running = tokio::spawn(async move { execute_job(&kernel, &host, job).await });
+    let (kernel, host, never) = (h.kernel.clone(), h.host.clone(), h.never.clone());
+    let running = tokio::spawn(async move { execute_job(&kernel, &host, job, &never).await });
     wait_until_gated(&run_id).await;
     assert_eq!(
         h.stage(&run_id, "first").await.status,

@@ -26,9 +26,9 @@ pub async fn stale_leases_are_released(factory: &dyn BackendFactory) {
     let job = h.dequeue().await.unwrap();
     h.advance(Duration::from_secs(200));
     assert!(
-        h.backend
-            .jobs
-            .touch(&job.lease(), h.clock_now())
+        h.session()
+            .await
+            .touch_job(&job.lease(), h.clock_now())
             .await
             .unwrap(),
         "heartbeat of a held lease"
@@ -48,7 +48,11 @@ pub async fn stale_leases_are_released(factory: &dyn BackendFactory) {
         (Status::Pending, 1, None, None)
     );
     let again = h.dequeue().await.unwrap();
-    assert_eq!(again.attempt, 2, "the next dequeue increments the attempt");
+    assert_eq!(
+        again.job().attempt,
+        2,
+        "the next lease increments the attempt"
+    );
 }
 
 /// **DESIGN §5.8** — a worker whose lease was released and re-taken cannot write its late result: its
@@ -60,20 +64,20 @@ pub async fn design_difference_8_stale_workers_are_fenced(factory: &dyn BackendF
         .await;
     h.claim().await;
     let stale_job = h.dequeue().await.unwrap();
-    let (kernel, host) = (h.kernel.clone(), h.host.clone());
-    let stale = tokio::spawn(async move { execute_job(&kernel, &host, stale_job).await });
+    let (kernel, host, never) = (h.kernel.clone(), h.host.clone(), h.never.clone());
+    let stale = tokio::spawn(async move { execute_job(&kernel, &host, stale_job, &never).await });
     wait_until_gated(&run_id).await;
     // The first worker stops heartbeating; its lease is released and another worker takes the job.
     h.advance(Duration::from_secs(301));
     assert_eq!(reap(&h).await, 1);
     let fresh_job = h.dequeue().await.unwrap();
-    assert_eq!(fresh_job.attempt, 2);
+    assert_eq!(fresh_job.job().attempt, 2);
     assert!(
-        !h.backend
-            .jobs
-            .touch(
+        !h.session()
+            .await
+            .touch_job(
                 &crate::ports::JobLease {
-                    job_id: fresh_job.id.clone(),
+                    job_id: fresh_job.job().id.clone(),
                     attempt: 1
                 },
                 h.clock_now()
@@ -83,15 +87,15 @@ pub async fn design_difference_8_stale_workers_are_fenced(factory: &dyn BackendF
     );
     release_gate(&run_id);
     let stale = stale.await.unwrap();
-    assert_eq!(stale.outcome, JobRunOutcome::Ghost);
+    assert_eq!(stale.outcome, JobRunOutcome::Fenced);
     assert!(stale.error.unwrap().contains("lost its lease (attempt 1)"));
     assert_eq!(
         h.stage(&run_id, "first").await.status,
         Status::Running,
         "the stale result was not written"
     );
-    let (kernel, host) = (h.kernel.clone(), h.host.clone());
-    let fresh = tokio::spawn(async move { execute_job(&kernel, &host, fresh_job).await });
+    let (kernel, host, never) = (h.kernel.clone(), h.host.clone(), h.never.clone());
+    let fresh = tokio::spawn(async move { execute_job(&kernel, &host, fresh_job, &never).await });
     wait_until_gated(&run_id).await;
     release_gate(&run_id);
     assert_eq!(fresh.await.unwrap().outcome, JobRunOutcome::Completed);
@@ -102,11 +106,55 @@ pub async fn design_difference_8_stale_workers_are_fenced(factory: &dyn BackendF
         .unwrap()
         .to_owned();
     assert!(
-        key.ends_with("/first/attempt-2/output.json"),
-        "a redelivery writes its own blobs: {key}"
+        key.ends_with("/first/output.json"),
+        "outputs in the store are written fenced, under the reference key: {key}"
     );
     assert_eq!(h.blob(&key).await.unwrap()["value"], 2);
     assert_eq!(h.jobs(&run_id).await[0].status, Status::Completed);
     assert_eq!(fixtures::executions(&run_id, "first"), 2);
     assert_eq!(h.drive(&run_id).await.status, Status::Completed);
+}
+
+/// A job whose lease goes stale on its last allowed attempt is not released again: it fails, with its stage
+/// and its run (a worker that keeps dying cannot make a job run more than `maxAttempts` times).
+pub async fn a_job_that_keeps_losing_its_lease_fails_at_max_attempts(factory: &dyn BackendFactory) {
+    let h = Harness::new(factory).await;
+    let run_id = h.create("conformance-linear", json!({})).await;
+    h.claim().await;
+    for attempt in 1..=3 {
+        let job = h.dequeue().await.unwrap();
+        assert_eq!(job.job().attempt, attempt);
+        // The worker dies without a word: no heartbeat, no outcome.
+        drop(job);
+        h.advance(Duration::from_secs(301));
+        let reaped = h
+            .kernel
+            .dispatch(LeaseReapStale {
+                stale_threshold: Duration::from_secs(300),
+            })
+            .await
+            .unwrap();
+        if attempt < 3 {
+            assert_eq!((reaped.released, reaped.failed), (1, 0));
+        } else {
+            assert_eq!((reaped.released, reaped.failed), (0, 1));
+        }
+    }
+    assert!(h.dequeue().await.is_none(), "no fourth delivery");
+    let job = h.jobs(&run_id).await.remove(0);
+    assert_eq!((job.status, job.attempt), (Status::Failed, 3));
+    assert!(job.last_error.unwrap().contains("last allowed attempt"));
+    let stage = h.stage(&run_id, "first").await;
+    assert_eq!(stage.status, Status::Failed);
+    assert!(
+        stage
+            .error_message
+            .unwrap()
+            .contains("lease was not refreshed")
+    );
+    assert_eq!(h.run(&run_id).await.status, Status::Failed);
+    assert_eq!(
+        h.event_types(&run_id).await.last().map(String::as_str),
+        Some("workflow:failed")
+    );
 }

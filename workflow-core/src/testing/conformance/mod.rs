@@ -12,6 +12,7 @@
 
 pub mod ai_calls;
 pub mod annotations;
+pub mod bad_input;
 pub mod blobs;
 pub mod cancel;
 pub mod claim_pending;
@@ -56,7 +57,8 @@ macro_rules! __conformance_scenarios {
                 invalid_input_is_refused_with_the_field_path, invalid_config_lists_every_stage, run_annotations_are_written_with_the_run }
             claim_pending { claims_by_priority_then_age, a_claim_creates_the_first_group, an_unregistered_workflow_fails_at_claim }
             transition { a_linear_run_completes, parallel_groups_join_into_a_tuple, transition_waits_for_unfinished_stages,
-                a_second_transition_is_a_noop, a_failed_stage_fails_the_run, a_stage_being_retried_keeps_the_run_running }
+                a_second_transition_is_a_noop, a_failed_stage_fails_the_run, a_stage_being_retried_keeps_the_run_running,
+                design_difference_11_completion_and_transition_commit_together }
             job_execute { a_job_of_a_run_that_is_not_running_is_a_ghost, a_completed_stage_is_not_executed_again,
                 a_missing_previous_output_fails_the_stage, invalid_stage_config_is_not_retried,
                 an_output_of_the_wrong_shape_is_refused_as_input, stage_records_are_persisted_with_the_outcome,
@@ -66,11 +68,17 @@ macro_rules! __conformance_scenarios {
             rerun { rerun_refusals, rerun_restarts_from_a_group }
             suspended { a_suspended_stage_resumes_when_ready, a_failed_check_fails_stage_run_and_job, a_stage_past_its_max_wait_fails,
                 a_cancelled_runs_suspended_stage_is_cancelled, not_ready_annotations_are_kept_with_their_events }
-            leases { stale_leases_are_released, design_difference_8_stale_workers_are_fenced }
-            reap_stuck { lost_jobs_of_a_stuck_run_are_requeued, stuck_runs_are_failed, design_difference_7_waiting_for_a_poll_is_not_stuck,
+            leases { stale_leases_are_released, design_difference_8_stale_workers_are_fenced,
+                a_job_that_keeps_losing_its_lease_fails_at_max_attempts }
+            reap_stuck { lost_jobs_of_a_stuck_run_are_requeued, a_running_stage_without_a_job_gets_one_back,
+                design_difference_7_waiting_for_a_poll_is_not_stuck, design_difference_12_healthy_runs_are_never_reaped,
                 a_settled_stuck_run_is_advanced }
-            outbox { events_are_delivered_in_order_once, failing_deliveries_go_to_the_dead_letter_queue }
-            idempotency { a_repeated_key_replays_the_first_result, an_in_progress_key_refuses_until_stale, a_failed_command_releases_its_key }
+            outbox { events_are_delivered_in_order_once, failing_deliveries_go_to_the_dead_letter_queue,
+                concurrent_relays_deliver_each_event_once_in_order }
+            idempotency { a_repeated_key_replays_the_first_result, an_in_progress_key_refuses_until_stale, a_failed_command_releases_its_key,
+                design_difference_13_a_reused_key_with_another_request_conflicts }
+            bad_input { nul_bytes_are_refused_with_the_field_named, oversize_keys_are_refused,
+                an_output_that_cannot_be_stored_fails_the_stage }
             annotations { attach_and_list, legacy_metadata_is_projected }
             ai_calls { calls_are_logged_and_aggregated }
             blobs { blob_store_contract }
@@ -81,7 +89,7 @@ macro_rules! __conformance_scenarios {
                 job_outcomes_are_reported }
             hosts { a_worker_host_runs_workflows_to_completion, stopping_a_worker_lets_in_flight_stages_finish,
                 the_serverless_host_processes_jobs_on_demand, run_and_wait_summarizes_the_run,
-                run_until_finished_waits_for_an_existing_run }
+                run_until_finished_waits_for_an_existing_run, design_difference_10_work_is_taken_without_waiting_for_a_tick }
         }
     };
 }

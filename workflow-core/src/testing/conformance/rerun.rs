@@ -62,7 +62,7 @@ pub async fn rerun_refusals(factory: &dyn BackendFactory) {
         )
         .await;
     h.drive(&bare).await;
-    let mut tx = h.backend.persistence.begin().await.unwrap();
+    let mut tx = h.backend.store.begin().await.unwrap();
     tx.delete_stages_from_group(&bare, 1).await.unwrap();
     tx.commit().await.unwrap();
     let error = h

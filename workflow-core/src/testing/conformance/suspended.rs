@@ -108,15 +108,19 @@ pub async fn a_suspended_stage_resumes_when_ready(factory: &dyn BackendFactory) 
             .count(),
         2
     );
-    // The poll does not advance the run; the host transitions resumed runs.
-    let advanced = h
-        .kernel
-        .dispatch(RunTransition::new(&run_id))
-        .await
-        .unwrap();
+    // The resumed stage's transaction advanced the run (DESIGN §5.11): the next group is queued.
     assert_eq!(
-        (advanced.action, advanced.next_group),
-        (TransitionAction::Advanced, Some(2))
+        h.stage(&run_id, "after-batch").await.status,
+        Status::Pending,
+        "the poll that completed the stage started the next group"
+    );
+    assert_eq!(
+        h.kernel
+            .dispatch(RunTransition::new(&run_id))
+            .await
+            .unwrap()
+            .action,
+        TransitionAction::Noop
     );
     let run = h.drive(&run_id).await;
     assert_eq!(

@@ -156,15 +156,15 @@ pub async fn transition_waits_for_unfinished_stages(factory: &dyn BackendFactory
     );
 }
 
-/// Repeated transitions after a group finished advance once: one set of rows and jobs.
+/// Repeated transitions after a group finished advance once: one set of rows and jobs. (A stage executed by
+/// a host transitions its run itself, DESIGN §5.11; `job.execute` dispatched directly does not.)
 pub async fn a_second_transition_is_a_noop(factory: &dyn BackendFactory) {
     let h = Harness::new(factory).await;
     let run_id = h.create("conformance-linear", json!({})).await;
     h.claim().await;
     let job = h.dequeue().await.unwrap();
-    let command =
-        crate::kernel::JobExecute::new(&run_id, "conformance-linear", "first", job.run_config())
-            .with_lease(job.lease());
+    let config = job.job().run_config();
+    let command = crate::kernel::JobExecute::new(&run_id, "conformance-linear", "first", config);
     h.kernel.dispatch(command).await.unwrap();
     let first = h
         .kernel
@@ -254,4 +254,40 @@ pub async fn a_stage_being_retried_keeps_the_run_running(factory: &dyn BackendFa
     );
     assert_eq!(h.run(&run_id).await.status, Status::Running);
     assert_eq!(h.drive(&run_id).await.status, Status::Completed);
+}
+
+/// **DESIGN §5.11** — a stage's completion, its job's completion and its run's transition commit
+/// together: after one host execution the next group is queued, with nothing left for `run.transition`.
+pub async fn design_difference_11_completion_and_transition_commit_together(
+    factory: &dyn BackendFactory,
+) {
+    let h = Harness::new(factory).await;
+    let run_id = h.create("conformance-linear", json!({ "value": 1 })).await;
+    h.claim().await;
+    h.run_next_job().await;
+    let jobs = h.jobs(&run_id).await;
+    assert_eq!(
+        jobs.iter()
+            .map(|j| (j.stage_id.as_str(), j.status))
+            .collect::<Vec<_>>(),
+        [("first", Status::Completed), ("second", Status::Pending)]
+    );
+    assert_eq!(h.stage(&run_id, "second").await.status, Status::Pending);
+    assert_eq!(
+        h.kernel
+            .dispatch(RunTransition::new(&run_id))
+            .await
+            .unwrap()
+            .action,
+        TransitionAction::Noop
+    );
+    h.run_next_job().await;
+    h.run_next_job().await;
+    let run = h.run(&run_id).await;
+    assert_eq!(
+        run.status,
+        Status::Completed,
+        "the last stage completed the run"
+    );
+    assert_eq!(run.output, Some(json!("value=3")));
 }

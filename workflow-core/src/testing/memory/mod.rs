@@ -1,32 +1,35 @@
-//! [`InMemoryStore`]: every storage port in memory, with real transactions. A transaction holds the store's
-//! lock and restores a snapshot when it is dropped uncommitted, so rollback behaves as in a database (the
-//! TypeScript engine's in-memory adapter has no rollback).
+//! [`InMemoryStore`]: the [`Store`] port in memory, with real transactions. A transaction holds the store's
+//! lock and rolls back through an undo log when dropped uncommitted, so rollback behaves as in a database
+//! (the TypeScript engine's in-memory adapter has no rollback); indexes keep every operation independent of
+//! how many rows the store holds.
 
 mod jobs;
+mod records;
+mod runs;
 mod session;
 mod tables;
 
-use crate::ports::blob::BlobStore;
-use crate::ports::{
-    AiCallRecord, JobRecord, LogRecord, Persistence, RunRecord, Session, StageRecord, StoreError,
-};
-use crate::testing::InMemoryBlobStore;
+use crate::ports::*;
 use async_trait::async_trait;
 use serde_json::Value;
 use session::MemorySession;
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
 use tables::Tables;
 use tokio::sync::{Mutex, Notify};
 
-/// Persistence, job transport and blob store in memory.
+/// Every storage port in memory: runs, stages, jobs, logs, annotations, outbox, idempotency keys, blobs
+/// and AI calls.
 ///
-/// Never call a port of the same store from a task that holds one of its transactions: the transaction
-/// holds the store's lock. (The kernel never does.)
+/// Never call the store from a task that holds one of its transactions: the transaction holds the
+/// store's lock. (The kernel never does; event sinks and plugins called by the outbox relay must not
+/// dispatch kernel commands on the same in-memory store.)
 pub struct InMemoryStore {
     tables: Arc<Mutex<Tables>>,
-    blobs: InMemoryBlobStore,
-    job_added: Arc<Notify>,
-    max_attempts: std::sync::atomic::AtomicI32,
+    signals: HashMap<Signal, Notify>,
+    max_attempts: AtomicI32,
 }
 
 impl Default for InMemoryStore {
@@ -35,45 +38,50 @@ impl Default for InMemoryStore {
     }
 }
 
+impl std::fmt::Debug for InMemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InMemoryStore")
+    }
+}
+
 impl InMemoryStore {
     /// An empty store; jobs get `maxAttempts` 3.
     pub fn new() -> Self {
+        let signals = [
+            Signal::Jobs,
+            Signal::Runs,
+            Signal::Suspended,
+            Signal::Events,
+        ]
+        .into_iter()
+        .map(|signal| (signal, Notify::new()))
+        .collect();
         InMemoryStore {
             tables: Arc::new(Mutex::new(Tables::default())),
-            blobs: InMemoryBlobStore::new(),
-            job_added: Arc::new(Notify::new()),
-            max_attempts: std::sync::atomic::AtomicI32::new(3),
+            signals,
+            max_attempts: AtomicI32::new(3),
         }
     }
 
     /// Sets `maxAttempts` of jobs enqueued from now on.
     pub fn set_default_max_attempts(&self, max_attempts: i32) {
-        self.max_attempts
-            .store(max_attempts, std::sync::atomic::Ordering::Relaxed);
+        self.max_attempts.store(max_attempts, Ordering::Relaxed);
     }
 
-    pub(crate) fn default_max_attempts(&self) -> i32 {
-        self.max_attempts.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Every run (for assertions).
+    /// Every run (for assertions), oldest first.
     pub async fn runs(&self) -> Vec<RunRecord> {
-        self.tables.lock().await.runs.clone()
+        let mut runs: Vec<RunRecord> = self.tables.lock().await.runs().cloned().collect();
+        runs.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        runs
     }
 
-    /// Every stage row.
-    pub async fn stages(&self) -> Vec<StageRecord> {
-        self.tables.lock().await.stages.clone()
-    }
-
-    /// Every job.
+    /// Every job, in enqueue order.
     pub async fn jobs(&self) -> Vec<JobRecord> {
-        self.tables.lock().await.jobs.clone()
-    }
-
-    /// Every log line.
-    pub async fn logs(&self) -> Vec<LogRecord> {
-        self.tables.lock().await.logs.clone()
+        let tables = self.tables.lock().await;
+        let mut jobs: Vec<(JobRecord, u64)> =
+            tables.jobs().map(|(job, seq)| (job.clone(), seq)).collect();
+        jobs.sort_by_key(|(_, seq)| *seq);
+        jobs.into_iter().map(|(job, _)| job).collect()
     }
 
     /// Every AI call.
@@ -86,8 +94,7 @@ impl InMemoryStore {
         self.tables
             .lock()
             .await
-            .idempotency
-            .iter()
+            .idempotency_rows()
             .map(|row| {
                 (
                     row.key.clone(),
@@ -98,58 +105,71 @@ impl InMemoryStore {
             .collect()
     }
 
-    /// The blob store part.
-    pub fn blob_store(&self) -> &InMemoryBlobStore {
-        &self.blobs
-    }
-
     /// Sets a job's lease time (to simulate a worker that stopped heartbeating).
     pub async fn set_job_locked_at(&self, job_id: &str, locked_at: chrono::DateTime<chrono::Utc>) {
-        if let Some(job) = self
-            .tables
-            .lock()
-            .await
-            .jobs
-            .iter_mut()
-            .find(|job| job.id == job_id)
-        {
+        let mut tables = self.tables.lock().await;
+        if let Some(mut job) = tables.job(job_id).cloned() {
             job.locked_at = Some(locked_at);
+            tables.set_job(job_id, Some(job));
         }
+    }
+
+    fn max_attempts(&self) -> i32 {
+        self.max_attempts.load(Ordering::Relaxed)
     }
 }
 
 #[async_trait]
-impl Persistence for InMemoryStore {
-    async fn begin(&self) -> Result<Box<dyn Session>, StoreError> {
+impl Store for InMemoryStore {
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
         Ok(Box::new(
-            MemorySession::transaction(self.tables.clone()).await,
+            MemorySession::transaction(self.tables.clone(), self.max_attempts()).await,
         ))
     }
 
-    async fn session(&self) -> Result<Box<dyn Session>, StoreError> {
-        Ok(Box::new(MemorySession::autocommit(self.tables.clone())))
+    async fn executor(&self) -> Result<Box<dyn Executor>, StoreError> {
+        Ok(Box::new(MemorySession::autocommit(
+            self.tables.clone(),
+            self.max_attempts(),
+        )))
+    }
+
+    async fn wait(&self, signal: Signal, max_wait: Duration) {
+        let _ = tokio::time::timeout(max_wait, self.signals[&signal].notified()).await;
+    }
+
+    fn notify(&self, signal: Signal) {
+        let notify = &self.signals[&signal];
+        notify.notify_waiters();
+        // A waiter between a look at the store and its wait would miss `notify_waiters`; a stored permit
+        // wakes it.
+        notify.notify_one();
+    }
+
+    fn kind(&self) -> &'static str {
+        "memory"
     }
 }
 
 #[async_trait]
-impl BlobStore for InMemoryStore {
-    async fn put(&self, key: &str, value: &Value) -> Result<(), StoreError> {
-        self.blobs.put(key, value).await
+impl AiCallLog for InMemoryStore {
+    async fn log_ai_call(&self, call: AiCallRecord) -> Result<String, StoreError> {
+        let id = call.id.clone();
+        self.tables.lock().await.add_ai_call(call);
+        Ok(id)
     }
 
-    async fn get(&self, key: &str) -> Result<Option<Value>, StoreError> {
-        self.blobs.get(key).await
-    }
-
-    async fn has(&self, key: &str) -> Result<bool, StoreError> {
-        self.blobs.has(key).await
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.blobs.delete(key).await
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        self.blobs.list(prefix).await
+    async fn ai_calls_by_topic(&self, topic_prefix: &str) -> Result<Vec<AiCallRecord>, StoreError> {
+        let mut calls: Vec<AiCallRecord> = self
+            .tables
+            .lock()
+            .await
+            .ai_calls
+            .iter()
+            .filter(|c| c.topic.starts_with(topic_prefix))
+            .cloned()
+            .collect();
+        calls.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(calls)
     }
 }

@@ -1,78 +1,80 @@
-//! The in-memory [`Session`]: a transaction (lock held, snapshot kept for rollback) or autocommit.
+//! The in-memory [`Executor`] and [`Tx`]: a transaction holds the store's lock until it commits or is
+//! dropped (then its undo log puts every changed row back); autocommit takes the lock per operation.
 
 use super::tables::Tables;
+use crate::ports::jobs::{ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs};
 use crate::ports::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use std::any::Any;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-pub(crate) enum Mode {
-    Transaction {
-        guard: OwnedMutexGuard<Tables>,
-        snapshot: Option<Tables>,
-    },
+enum Mode {
+    Transaction(OwnedMutexGuard<Tables>),
     Autocommit(Arc<Mutex<Tables>>),
 }
 
 /// A session on an [`InMemoryStore`](super::InMemoryStore).
 pub(crate) struct MemorySession {
-    pub(crate) store: Arc<Mutex<Tables>>,
-    pub(crate) mode: Mode,
+    mode: Mode,
+    max_attempts: i32,
+    committed: bool,
 }
 
 impl MemorySession {
-    pub(crate) async fn transaction(store: Arc<Mutex<Tables>>) -> Self {
-        let guard = store.clone().lock_owned().await;
-        let snapshot = Some(guard.clone());
+    pub(crate) async fn transaction(tables: Arc<Mutex<Tables>>, max_attempts: i32) -> Self {
+        let mut guard = tables.lock_owned().await;
+        guard.begin();
         MemorySession {
-            store,
-            mode: Mode::Transaction { guard, snapshot },
+            mode: Mode::Transaction(guard),
+            max_attempts,
+            committed: false,
         }
     }
 
-    pub(crate) fn autocommit(store: Arc<Mutex<Tables>>) -> Self {
+    pub(crate) fn autocommit(tables: Arc<Mutex<Tables>>, max_attempts: i32) -> Self {
         MemorySession {
-            store: store.clone(),
-            mode: Mode::Autocommit(store),
+            mode: Mode::Autocommit(tables),
+            max_attempts,
+            committed: false,
         }
     }
 
     /// Runs `op` on the tables this session sees.
-    pub(crate) async fn with<T>(&mut self, op: impl FnOnce(&mut Tables) -> T) -> T {
+    async fn with<T>(&mut self, op: impl FnOnce(&mut Tables) -> T) -> T {
         match &mut self.mode {
-            Mode::Transaction { guard, .. } => op(guard),
-            Mode::Autocommit(store) => op(&mut *store.lock().await),
+            Mode::Transaction(guard) => op(guard),
+            Mode::Autocommit(tables) => op(&mut *tables.lock().await),
         }
     }
 }
 
 impl Drop for MemorySession {
     fn drop(&mut self) {
-        if let Mode::Transaction { guard, snapshot } = &mut self.mode
-            && let Some(snapshot) = snapshot.take()
+        if let Mode::Transaction(guard) = &mut self.mode
+            && !self.committed
         {
-            **guard = snapshot; // rollback
+            guard.rollback();
         }
     }
 }
 
 #[async_trait]
-impl Session for MemorySession {
+impl Tx for MemorySession {
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
-        if let Mode::Transaction { snapshot, .. } = &mut self.mode {
-            snapshot.take();
+        if let Mode::Transaction(guard) = &mut self.mode {
+            guard.commit();
         }
+        self.committed = true;
         Ok(())
     }
+}
 
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-
+#[async_trait]
+impl Executor for MemorySession {
     async fn create_run(
         &mut self,
         run: NewRun,
@@ -82,9 +84,11 @@ impl Session for MemorySession {
     }
 
     async fn get_run(&mut self, id: &str) -> Result<Option<RunRecord>, StoreError> {
-        Ok(self
-            .with(|t| t.runs.iter().find(|run| run.id == id).cloned())
-            .await)
+        Ok(self.with(|t| t.run(id).cloned()).await)
+    }
+
+    async fn lock_run(&mut self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        self.get_run(id).await
     }
 
     async fn update_run(
@@ -97,11 +101,13 @@ impl Session for MemorySession {
         self.with(|t| t.update_run(id, update, expected, now)).await
     }
 
-    async fn claim_next_pending_run(
+    async fn claim_pending_runs(
         &mut self,
+        limit: usize,
         now: DateTime<Utc>,
-    ) -> Result<Option<RunRecord>, StoreError> {
-        Ok(self.with(|t| t.claim_next_pending_run(now)).await)
+    ) -> Result<Vec<Result<RunRecord, StoreError>>, StoreError> {
+        let runs = self.with(|t| t.claim_pending_runs(limit, now)).await;
+        Ok(runs.into_iter().map(Ok).collect())
     }
 
     async fn quarantine_run(
@@ -110,39 +116,29 @@ impl Session for MemorySession {
         output: Value,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let update = RunUpdate {
-            status: Some(Status::Failed),
-            completed_at: Some(Some(now)),
-            output: Some(Some(output)),
-            ..Default::default()
-        };
-        self.with(|t| t.update_run(id, update, None, now))
-            .await
-            .map(drop)
+        self.with(|t| t.quarantine_run(id, output, now)).await;
+        Ok(())
     }
 
-    async fn stuck_runs(&mut self, since: DateTime<Utc>) -> Result<Vec<RunRecord>, StoreError> {
-        Ok(self.with(|t| t.stuck_runs(since)).await)
+    async fn stuck_runs(
+        &mut self,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self.with(|t| t.stuck_runs(since, limit)).await)
     }
 
     async fn list_runs(&mut self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
         Ok(self.with(|t| t.list_runs(filter)).await)
     }
 
-    async fn create_stage(
+    async fn insert_stages(
         &mut self,
-        stage: NewStage,
+        stages: Vec<NewStage>,
+        if_absent: bool,
         now: DateTime<Utc>,
-    ) -> Result<StageRecord, StoreError> {
-        self.with(|t| t.create_stage(stage, now)).await
-    }
-
-    async fn insert_stage_if_absent(
-        &mut self,
-        stage: NewStage,
-        now: DateTime<Utc>,
-    ) -> Result<StageRecord, StoreError> {
-        self.with(|t| t.insert_stage_if_absent(stage, now)).await
+    ) -> Result<Vec<StageRecord>, StoreError> {
+        self.with(|t| t.insert_stages(stages, if_absent, now)).await
     }
 
     async fn update_stage(
@@ -162,12 +158,7 @@ impl Session for MemorySession {
         stage_id: &str,
     ) -> Result<Option<StageRecord>, StoreError> {
         Ok(self
-            .with(|t| {
-                t.stages
-                    .iter()
-                    .find(|s| s.workflow_run_id == run_id && s.stage_id == stage_id)
-                    .cloned()
-            })
+            .with(|t| t.stage_by_key(run_id, stage_id).cloned())
             .await)
     }
 
@@ -180,19 +171,11 @@ impl Session for MemorySession {
         before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<StageRecord>, StoreError> {
-        Ok(self
-            .with(|t| {
-                t.stages
-                    .iter()
-                    .filter(|s| {
-                        s.status == Status::Suspended
-                            && s.next_poll_at.is_some_and(|at| at <= before)
-                    })
-                    .take(limit)
-                    .cloned()
-                    .collect()
-            })
-            .await)
+        Ok(self.with(|t| t.suspended_due(before, limit)).await)
+    }
+
+    async fn next_suspended_poll(&mut self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.with(|t| t.next_suspended_poll()).await)
     }
 
     async fn delete_stages_from_group(
@@ -205,31 +188,18 @@ impl Session for MemorySession {
             .await)
     }
 
-    async fn create_log(&mut self, log: NewLog, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.with(|t| {
-            t.logs.push(LogRecord {
-                id: crate::ids::cuid(),
-                created_at: now,
-                workflow_run_id: log.workflow_run_id,
-                workflow_stage_id: log.workflow_stage_id,
-                level: log.level,
-                message: log.message,
-                metadata: log.metadata,
-            })
-        })
-        .await;
+    async fn create_logs(
+        &mut self,
+        logs: Vec<NewLog>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with(|t| t.create_logs(logs, now)).await;
         Ok(())
     }
 
     async fn logs_by_run(&mut self, run_id: &str) -> Result<Vec<LogRecord>, StoreError> {
         Ok(self
-            .with(|t| {
-                t.logs
-                    .iter()
-                    .filter(|l| l.workflow_run_id.as_deref() == Some(run_id))
-                    .cloned()
-                    .collect()
-            })
+            .with(|t| t.logs_of_run(run_id).into_iter().cloned().collect())
             .await)
     }
 
@@ -251,30 +221,20 @@ impl Session for MemorySession {
 
     async fn append_outbox(
         &mut self,
-        run_id: &str,
         events: Vec<NewOutboxEvent>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.with(|t| t.append_outbox(run_id, events, now)).await;
+        self.with(|t| t.append_outbox(events, now)).await;
         Ok(())
     }
 
-    async fn unpublished_outbox(&mut self, limit: usize) -> Result<Vec<OutboxRecord>, StoreError> {
-        Ok(self.with(|t| t.unpublished_outbox(limit)).await)
+    async fn claim_outbox(&mut self, limit: usize) -> Result<Vec<OutboxRecord>, StoreError> {
+        Ok(self.with(|t| t.claim_outbox(limit)).await)
     }
 
     async fn outbox_by_run(&mut self, run_id: &str) -> Result<Vec<OutboxRecord>, StoreError> {
         Ok(self
-            .with(|t| {
-                let mut rows: Vec<OutboxRecord> = t
-                    .outbox
-                    .iter()
-                    .filter(|e| e.workflow_run_id == run_id)
-                    .cloned()
-                    .collect();
-                rows.sort_by_key(|e| e.sequence);
-                rows
-            })
+            .with(|t| t.outbox_of_run(run_id).into_iter().cloned().collect())
             .await)
     }
 
@@ -284,26 +244,24 @@ impl Session for MemorySession {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.with(|t| {
-            for event in t.outbox.iter_mut().filter(|e| ids.contains(&e.id)) {
-                event.published_at = Some(now);
+            for id in ids {
+                t.change_outbox(id, |event| event.published_at = Some(now))?;
             }
-        })
-        .await;
-        Ok(())
-    }
-
-    async fn increment_outbox_retry(&mut self, id: &str) -> Result<i32, StoreError> {
-        self.with(|t| {
-            let row = t.outbox_row(id)?;
-            row.retry_count += 1;
-            Ok(row.retry_count)
+            Ok(())
         })
         .await
     }
 
-    async fn move_outbox_to_dlq(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.with(|t| t.outbox_row(id).map(|row| row.dlq_at = Some(now)))
+    async fn increment_outbox_retry(&mut self, id: &str) -> Result<i32, StoreError> {
+        self.with(|t| t.change_outbox(id, |event| event.retry_count += 1))
             .await
+            .map(|event| event.retry_count)
+    }
+
+    async fn move_outbox_to_dlq(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.with(|t| t.change_outbox(id, |event| event.dlq_at = Some(now)))
+            .await
+            .map(drop)
     }
 
     async fn replay_dlq(&mut self, limit: usize) -> Result<usize, StoreError> {
@@ -328,16 +286,8 @@ impl Session for MemorySession {
         command_type: &str,
         result: &Value,
     ) -> Result<(), StoreError> {
-        self.with(|t| {
-            if let Some(row) = t
-                .idempotency
-                .iter_mut()
-                .find(|r| r.key == key && r.command_type == command_type)
-            {
-                row.result = result.clone();
-            }
-        })
-        .await;
+        self.with(|t| t.complete_idempotency_key(key, command_type, result))
+            .await;
         Ok(())
     }
 
@@ -346,11 +296,8 @@ impl Session for MemorySession {
         key: &str,
         command_type: &str,
     ) -> Result<(), StoreError> {
-        self.with(|t| {
-            t.idempotency
-                .retain(|r| !(r.key == key && r.command_type == command_type))
-        })
-        .await;
+        self.with(|t| t.set_idempotency(key, command_type, None))
+            .await;
         Ok(())
     }
 
@@ -361,32 +308,137 @@ impl Session for MemorySession {
     ) -> Result<Option<Value>, StoreError> {
         Ok(self
             .with(|t| {
-                t.idempotency
-                    .iter()
-                    .find(|r| r.key == key && r.command_type == command_type)
-                    .map(|r| r.result.clone())
+                t.idempotency_row(key, command_type)
+                    .map(|row| row.result.clone())
             })
             .await)
     }
 
-    async fn log_ai_call(&mut self, call: AiCallRecord) -> Result<String, StoreError> {
-        let id = call.id.clone();
-        self.with(|t| t.ai_calls.push(call)).await;
-        Ok(id)
+    async fn enqueue_jobs(
+        &mut self,
+        jobs: Vec<NewJob>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let max_attempts = self.max_attempts;
+        Ok(self.with(|t| t.enqueue_jobs(jobs, max_attempts, now)).await)
     }
 
-    async fn ai_calls_by_topic(
+    async fn claim_jobs(
         &mut self,
-        topic_prefix: &str,
-    ) -> Result<Vec<AiCallRecord>, StoreError> {
+        claim: &JobClaim,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<ClaimedJob, UnreadableJob>>, StoreError> {
+        let claimed = self.with(|t| t.claim_jobs(claim, now)).await;
+        Ok(claimed.into_iter().map(Ok).collect())
+    }
+
+    async fn end_job(
+        &mut self,
+        lease: &JobLease,
+        end: &JobEnd,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Status>, StoreError> {
+        Ok(self.with(|t| t.end_job(lease, end, now)).await)
+    }
+
+    async fn touch_job(
+        &mut self,
+        lease: &JobLease,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with(|t| t.touch_job(lease, now)).await)
+    }
+
+    async fn release_stale_jobs(
+        &mut self,
+        threshold: Duration,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StaleJobs, StoreError> {
+        Ok(self
+            .with(|t| t.release_stale_jobs(threshold, error, now))
+            .await)
+    }
+
+    async fn cancel_jobs_of_run(
+        &mut self,
+        run_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        Ok(self.with(|t| t.cancel_jobs_of_run(run_id, now)).await)
+    }
+
+    async fn jobs_by_run(&mut self, run_id: &str) -> Result<Vec<JobRecord>, StoreError> {
+        Ok(self
+            .with(|t| t.jobs_of_run(run_id).into_iter().cloned().collect())
+            .await)
+    }
+
+    async fn active_jobs_of_run(&mut self, run_id: &str) -> Result<Vec<JobRecord>, StoreError> {
         Ok(self
             .with(|t| {
-                t.ai_calls
-                    .iter()
-                    .filter(|c| c.topic.starts_with(topic_prefix))
+                t.jobs_of_run(run_id)
+                    .into_iter()
+                    .filter(|j| {
+                        matches!(
+                            j.status,
+                            Status::Pending | Status::Running | Status::Suspended
+                        )
+                    })
                     .cloned()
                     .collect()
             })
             .await)
+    }
+
+    async fn lease_holds(&mut self, lease: &JobLease) -> Result<bool, StoreError> {
+        Ok(self.with(|t| t.lease_holds(lease)).await)
+    }
+
+    async fn settle_suspended_job(
+        &mut self,
+        run_id: &str,
+        stage_id: &str,
+        end: SuspendedJobEnd,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        Ok(self
+            .with(|t| t.settle_suspended_job(run_id, stage_id, &end, now))
+            .await)
+    }
+
+    async fn quarantine_job(
+        &mut self,
+        id: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with(|t| t.quarantine_job(id, error, now)).await
+    }
+
+    async fn put_blobs(
+        &mut self,
+        blobs: Vec<(String, Value)>,
+        _now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with(|t| t.put_blobs(blobs)).await;
+        Ok(())
+    }
+
+    async fn get_blobs(&mut self, keys: &[String]) -> Result<HashMap<String, Value>, StoreError> {
+        Ok(self.with(|t| t.get_blobs(keys)).await)
+    }
+
+    async fn delete_blob(&mut self, key: &str) -> Result<(), StoreError> {
+        self.with(|t| t.set_blob(key, None)).await;
+        Ok(())
+    }
+
+    async fn list_blobs(&mut self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.with(|t| t.list_blobs(prefix)).await)
+    }
+
+    async fn delete_blob_prefix(&mut self, prefix: &str) -> Result<usize, StoreError> {
+        Ok(self.with(|t| t.delete_blob_prefix(prefix)).await)
     }
 }

@@ -1,0 +1,18 @@
+//! `on!`: runs one statement on an executor's transaction, or on the pool for its kind (`read` or
+//! `write`). The statement expression is written once and typed for each connection kind.
+
+/// `on!(executor, read | write, |e| expression using e)`.
+macro_rules! on {
+    ($executor:expr, $side:ident, |$e:ident| $body:expr) => {
+        match &mut $executor.holder {
+            $crate::exec::Holder::Tx(tx) => {
+                let $e = &mut **tx;
+                $body
+            }
+            $crate::exec::Holder::Pools { $side: pool, .. } => {
+                let $e = &*pool;
+                $body
+            }
+        }
+    };
+}
