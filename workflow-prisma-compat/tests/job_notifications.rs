@@ -81,6 +81,7 @@ async fn a_worker_is_woken_by_another_process_and_its_listener_ends_with_it() {
     };
     tx.enqueue_jobs(vec![job], Utc::now()).await.unwrap();
     tx.commit().await.unwrap();
+    enqueuer.notify(Signal::Jobs);
     let waiter = tokio::time::timeout(Duration::from_secs(20), waiting)
         .await
         .expect("the NOTIFY of another store wakes the waiting worker")
@@ -103,6 +104,7 @@ async fn a_worker_is_woken_by_another_process_and_its_listener_ends_with_it() {
     let mut executor = enqueuer.executor().await.unwrap();
     executor.create_run(run, Utc::now()).await.unwrap();
     drop(executor);
+    enqueuer.notify(Signal::Runs);
     let waiter = tokio::time::timeout(Duration::from_secs(20), waiting)
         .await
         .expect("a run created by another store wakes the waiting claimer")
@@ -118,6 +120,70 @@ async fn a_worker_is_woken_by_another_process_and_its_listener_ends_with_it() {
     );
 
     drop(enqueuer);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+}
+
+/// A burst of wake-ups becomes a few `NOTIFY`s (at most one per 20 ms window and channel, so listeners do
+/// not pay a transaction per committed stage), and the last one of the burst is never dropped: a
+/// notification follows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wake_ups_are_coalesced_and_the_last_one_is_sent() {
+    let Some(url) = postgres_url(module_path!()) else {
+        return;
+    };
+    let admin = sqlx::PgPool::connect(&url).await.unwrap();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let schema = format!("wf_coalesce_{id}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let sender = store(&url, &schema, &format!("sender-{id}")).await;
+    let mut listener = sqlx::postgres::PgListener::connect(&url).await.unwrap();
+    listener.listen("workflow_jobs").await.unwrap();
+
+    let begun = std::time::Instant::now();
+    let mut requests = 0;
+    while begun.elapsed() < Duration::from_millis(200) {
+        sender.notify(Signal::Jobs);
+        requests += 1;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let burst = begun.elapsed();
+    let mut received = Vec::new();
+    while let Ok(Ok(notification)) =
+        tokio::time::timeout(Duration::from_millis(500), listener.recv()).await
+    {
+        received.push((begun.elapsed(), notification.payload().to_owned()));
+    }
+    // Tests running beside this one notify the same database; the sender's notifications are the ones
+    // naming it most often (every notification names its sending store).
+    let mut by_sender: std::collections::HashMap<String, Vec<Duration>> = Default::default();
+    for (at, payload) in received {
+        by_sender.entry(payload).or_default().push(at);
+    }
+    let ours = by_sender
+        .into_values()
+        .max_by_key(|times| times.len())
+        .expect("the burst was heard");
+    let windows = (burst.as_millis() / 20) as usize + 1;
+    assert!(
+        ours.len() >= 2 && ours.len() <= windows + 1,
+        "{requests} requests over {burst:?} became {} notifications (at most {windows} windows)",
+        ours.len()
+    );
+    assert!(
+        *ours.last().unwrap() >= burst,
+        "a notification follows the last request: {ours:?}"
+    );
+
+    drop(sender);
+    listener.unlisten_all().await.unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "DROP SCHEMA \"{schema}\" CASCADE"
     )))

@@ -79,6 +79,21 @@ pub async fn execute_job(
     job: LeasedJob,
     hard_stop: &CancellationToken,
 ) -> JobRun {
+    execute_job_then(kernel, config, job, hard_stop, 0, hard_stop)
+        .await
+        .0
+}
+
+/// [`execute_job`], then up to `lease_next` jobs leased for this worker in the transaction that recorded
+/// the outcome unless `stopping` is cancelled by then (see [`Kernel::execute_then_lease`]).
+pub(crate) async fn execute_job_then(
+    kernel: &Kernel,
+    config: &HostConfig,
+    job: LeasedJob,
+    hard_stop: &CancellationToken,
+    lease_next: usize,
+    stopping: &CancellationToken,
+) -> (JobRun, Vec<LeasedJob>) {
     let lease = job.lease();
     let interruption = job.interruption();
     let (lost_sender, lost) = oneshot::channel();
@@ -92,12 +107,15 @@ pub async fn execute_job(
         retry: config.retry.clone(),
     };
     let result = tokio::select! {
-        result = kernel.execute_leased(job, &options) => Ok(result),
+        result = kernel.execute_then_lease(job, &options, &config.worker_id, lease_next, stopping) => Ok(result),
         Ok(()) = lost => Err(None),
         () = hard_stop.cancelled() => Err(Some(())),
     };
+    let mut next = Vec::new();
     let run = match result {
-        Ok(Ok(executed)) => {
+        Ok(Ok(handoff)) => {
+            next = handoff.next;
+            let executed = handoff.result;
             if let Some(at) = executed.retry_at {
                 wake_at(kernel, at);
             }
@@ -149,7 +167,7 @@ pub async fn execute_job(
         }
     };
     beat.abort();
-    run
+    (run, next)
 }
 
 /// Wakes this process's job loops when a retried job becomes claimable.

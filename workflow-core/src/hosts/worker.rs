@@ -5,9 +5,9 @@
 //! other engines that woke nobody). Stopping lets in-flight stages finish within a grace period.
 
 use super::config::{HostConfig, HostConfigError};
-use super::job_runner::{JobRunOutcome, execute_job};
+use super::job_runner::{JobRunOutcome, execute_job_then};
 use super::maintenance::run_maintenance_tick;
-use crate::kernel::{Kernel, OutboxFlush, RunClaimPending, StagePollSuspended};
+use crate::kernel::{Kernel, LeasedJob, OutboxFlush, RunClaimPending, StagePollSuspended};
 use crate::ports::Signal;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -266,16 +266,9 @@ impl WorkerHost {
                     for job in leased {
                         let permit = permits.pop().expect("one permit per leased job");
                         let host = self.clone();
-                        let hard_stop = self.hard_stop_token().clone();
+                        let stop = stop.clone();
                         jobs.spawn(async move {
-                            let run = execute_job(
-                                &host.inner.kernel,
-                                &host.inner.config,
-                                job,
-                                &hard_stop,
-                            )
-                            .await;
-                            host.count(run.outcome);
+                            host.run_slot(job, &stop).await;
                             drop(permit);
                         });
                     }
@@ -287,6 +280,22 @@ impl WorkerHost {
                         return;
                     }
                 }
+            }
+        }
+    }
+
+    /// Runs `job` in one slot, and after it the job leased for the slot in the transaction that recorded
+    /// it, until none is claimable or the host is stopping.
+    async fn run_slot(&self, job: LeasedJob, stop: &CancellationToken) {
+        let (kernel, config) = (&self.inner.kernel, &self.inner.config);
+        let hard_stop = self.hard_stop_token().clone();
+        let mut job = job;
+        loop {
+            let (run, next) = execute_job_then(kernel, config, job, &hard_stop, 1, stop).await;
+            self.count(run.outcome);
+            match next.into_iter().next() {
+                Some(next) => job = next,
+                None => return,
             }
         }
     }

@@ -11,10 +11,11 @@ use super::retry::RetryPolicy;
 use super::unit::UnitOfWork;
 use crate::definition::outputs::StageOutputs;
 use crate::definition::workflow::WorkflowDefinition;
-use crate::ports::{Activity, JobLease, JobRecord, RunRecord, StageRecord};
+use crate::ports::{Activity, JobClaim, JobLease, JobRecord, RunRecord, StageRecord};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 /// A job this worker leased, with its run, its `RUNNING` stage row and the outputs the stage reads.
@@ -41,6 +42,7 @@ impl LeasedJob {
             causation: format!("job:{}:attempt:{}", self.job.id, self.job.attempt),
             transition: true,
             idempotency_key: None,
+            lease_next: None,
         }
     }
 
@@ -111,6 +113,19 @@ pub(crate) struct Execution {
     pub transition: bool,
     /// Complete this idempotency key with the result (direct `job.execute` with a key).
     pub idempotency_key: Option<String>,
+    /// Lease these jobs in the transaction that records the outcome (the hand-off to the next stage),
+    /// unless the token is cancelled by then (the host is stopping).
+    pub lease_next: Option<(JobClaim, CancellationToken)>,
+}
+
+/// What [`Kernel::execute_then_lease`] did: the job's result, and the jobs leased for the slot it freed
+/// in the same transaction.
+pub struct Handoff {
+    /// The result of the executed job.
+    pub result: JobExecuted,
+    /// Jobs now leased to the worker (at most the `limit` asked for; empty when none was claimable, the
+    /// outcome was not recorded normally, or outputs live outside the database).
+    pub next: Vec<LeasedJob>,
 }
 
 /// The outcome of phase 1 of a direct `job.execute`.
@@ -154,6 +169,26 @@ impl Kernel {
         job: LeasedJob,
         options: &ExecuteOptions,
     ) -> Result<JobExecuted, KernelError> {
+        self.execute_then_lease(job, options, "", 0, &CancellationToken::new())
+            .await
+            .map(|handoff| handoff.result)
+    }
+
+    /// [`execute_leased`](Self::execute_leased), and in the transaction that records the outcome, leases
+    /// up to `limit` more jobs for `worker_id` (highest priority, then oldest, as [`Kernel::lease_jobs`]
+    /// would): a worker hands a slot from one stage to the next in one transaction instead of two. With
+    /// a blob store outside the database the jobs are leased after the commit instead (their outputs are
+    /// read from it). `limit` 0 leases nothing, and nothing is leased once `stopping` is cancelled (it is
+    /// checked when the outcome is recorded: a host stopping while the stage runs starts nothing new).
+    pub async fn execute_then_lease(
+        &self,
+        job: LeasedJob,
+        options: &ExecuteOptions,
+        worker_id: &str,
+        limit: usize,
+        stopping: &CancellationToken,
+    ) -> Result<Handoff, KernelError> {
+        let in_store = self.ports().blobs_in_store;
         let span = tracing::info_span!(
             "stage",
             run_id = %job.run.id,
@@ -161,11 +196,19 @@ impl Kernel {
             job_id = %job.job.id,
             attempt = job.job.attempt
         );
-        let execution = job.execution(&options.retry, self.ports().clock.now());
+        let mut execution = job.execution(&options.retry, self.ports().clock.now());
+        if limit > 0 && in_store {
+            execution.lease_next = Some((self.job_claim(worker_id, limit), stopping.clone()));
+        }
         let config = job.job.run_config();
-        self.run_execution(execution, job.outputs, &config)
+        let mut handoff = self
+            .run_execution(execution, job.outputs, &config)
             .instrument(span)
-            .await
+            .await?;
+        if limit > 0 && !in_store && handoff.result.settled_normally() && !stopping.is_cancelled() {
+            handoff.next = self.lease_jobs(worker_id, limit).await?;
+        }
+        Ok(handoff)
     }
 
     /// Records that a leased job's stage was interrupted (its body was dropped, for example when a host
@@ -190,7 +233,7 @@ impl Kernel {
         execution: Execution,
         outputs: StageOutputs,
         run_config: &Value,
-    ) -> Result<JobExecuted, KernelError> {
+    ) -> Result<Handoff, KernelError> {
         let ports = self.ports();
         let node = execution
             .definition
@@ -218,7 +261,9 @@ impl Kernel {
                 message,
                 retryable: Some(false),
             };
-            return self.record(&execution, outcome, Default::default()).await;
+            return self
+                .record_then(&execution, outcome, Default::default())
+                .await;
         };
         let logs = LogWriter::start(
             ports.store.clone(),
@@ -249,7 +294,7 @@ impl Kernel {
                 retryable: error.retryable_hint(),
             },
         };
-        self.record(&execution, outcome, result.recorded).await
+        self.record_then(&execution, outcome, result.recorded).await
     }
 }
 

@@ -41,11 +41,7 @@ impl Kernel {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let claim = JobClaim {
-            worker_id: worker_id.to_owned(),
-            limit,
-            workflows: self.ports().registry.workflow_ids(),
-        };
+        let claim = self.job_claim(worker_id, limit);
         let mut leased = Vec::new();
         for _ in 0..MAX_EMPTY_CLAIMS {
             let (claimed, runnable) = self.lease_round(&claim).await?;
@@ -54,10 +50,27 @@ impl Kernel {
                 break;
             }
         }
+        self.with_external_outputs(leased).await
+    }
+
+    /// The claim of up to `limit` jobs for `worker_id`, of the workflows this kernel can run.
+    pub(crate) fn job_claim(&self, worker_id: &str, limit: usize) -> JobClaim {
+        JobClaim {
+            worker_id: worker_id.to_owned(),
+            limit,
+            workflows: self.ports().registry.workflow_ids(),
+        }
+    }
+
+    /// Reads the outputs of leased jobs when they live in a blob store outside the database (after the
+    /// claim committed, through the stage rows); jobs of an in-store kernel already carry them.
+    async fn with_external_outputs(
+        &self,
+        leased: Vec<LeasedJob>,
+    ) -> Result<Vec<LeasedJob>, KernelError> {
         if self.ports().blobs_in_store {
             return Ok(leased);
         }
-        // Outputs in a blob store outside the database: read after the claim, through the stage rows.
         let mut with_outputs = Vec::with_capacity(leased.len());
         for mut job in leased {
             let stages = self
@@ -82,68 +95,74 @@ impl Kernel {
     /// One claim in one transaction: how many jobs it claimed, and those that are to run.
     async fn lease_round(&self, claim: &JobClaim) -> Result<(usize, Vec<LeasedJob>), KernelError> {
         let causation = crate::ids::uuid();
-        self.transact(&causation, async |unit| {
-                let claimed = unit.tx.claim_jobs(claim, unit.now).await?;
-                let count = claimed.len();
-                let mut ready = Vec::with_capacity(claimed.len());
-                for claimed in claimed {
-                    let claimed = match claimed {
-                        Ok(claimed) => claimed,
-                        Err(unreadable) => {
-                            let error = unreadable_job_error(&unreadable.error);
-                            tracing::error!(job_id = %unreadable.job_id, %error, "quarantining a job that cannot be read");
-                            unit.tx
-                                .quarantine_job(&unreadable.job_id, &error, unit.now)
-                                .await?;
-                            continue;
-                        }
-                    };
-                    if let Some(job) = self.admit(unit, claimed).await? {
-                        ready.push(job);
-                    }
-                }
-                let in_store = self.ports().blobs_in_store;
-                let keys: Vec<String> = ready
-                    .iter()
-                    .flat_map(|r| r.keys.key_list())
-                    .collect();
-                let values = if in_store && !keys.is_empty() {
-                    unit.tx.get_blobs(&keys).await?
-                } else {
-                    HashMap::new()
-                };
-                let mut leased = Vec::with_capacity(ready.len());
-                for job in ready {
-                    let (outputs, missing) = job.keys.resolve(&values);
-                    let outputs = if in_store && !missing.is_empty() {
-                        // Outputs of another layout (inline, per-attempt keys): through the stage rows.
-                        let stages = unit.tx.stages_by_run(&job.run.id).await?;
-                        let node = job.definition.stage(&job.stage.stage_id).expect("admitted");
-                        let ids = reads(&job.definition, node);
-                        self.read_outputs(unit, &job.run, &stages, &ids).await?
-                    } else {
-                        outputs
-                    };
-                    let started = unit.event(
-                        &job.run.id,
-                        EventKind::StageStarted {
-                            stage_id: job.stage.stage_id.clone(),
-                            stage_name: job.stage.stage_name.clone(),
-                            stage_number: job.stage.stage_number,
-                        },
-                    );
-                    unit.emit(started);
-                    leased.push(LeasedJob {
-                        job: job.job,
-                        run: job.run,
-                        stage: job.stage,
-                        definition: job.definition,
-                        outputs,
-                    });
-                }
-                Ok((count, leased))
-            })
+        self.transact(&causation, async |unit| self.lease_in(unit, claim).await)
             .await
+    }
+
+    /// One claim in `unit` (the lease's own transaction, or the one recording the outcome of the job
+    /// whose slot the new jobs take): how many jobs it claimed, and those that are to run. Outputs in an
+    /// external blob store are not read here (see `with_external_outputs`).
+    pub(crate) async fn lease_in(
+        &self,
+        unit: &mut UnitOfWork<'_>,
+        claim: &JobClaim,
+    ) -> Result<(usize, Vec<LeasedJob>), KernelError> {
+        let claimed = unit.tx.claim_jobs(claim, unit.now).await?;
+        let count = claimed.len();
+        let mut ready = Vec::with_capacity(claimed.len());
+        for claimed in claimed {
+            let claimed = match claimed {
+                Ok(claimed) => claimed,
+                Err(unreadable) => {
+                    let error = unreadable_job_error(&unreadable.error);
+                    tracing::error!(job_id = %unreadable.job_id, %error, "quarantining a job that cannot be read");
+                    unit.tx
+                        .quarantine_job(&unreadable.job_id, &error, unit.now)
+                        .await?;
+                    continue;
+                }
+            };
+            if let Some(job) = self.admit(unit, claimed).await? {
+                ready.push(job);
+            }
+        }
+        let in_store = self.ports().blobs_in_store;
+        let keys: Vec<String> = ready.iter().flat_map(|r| r.keys.key_list()).collect();
+        let values = if in_store && !keys.is_empty() {
+            unit.tx.get_blobs(&keys).await?
+        } else {
+            HashMap::new()
+        };
+        let mut leased = Vec::with_capacity(ready.len());
+        for job in ready {
+            let (outputs, missing) = job.keys.resolve(&values);
+            let outputs = if in_store && !missing.is_empty() {
+                // Outputs of another layout (inline, per-attempt keys): through the stage rows.
+                let stages = unit.tx.stages_by_run(&job.run.id).await?;
+                let node = job.definition.stage(&job.stage.stage_id).expect("admitted");
+                let ids = reads(&job.definition, node);
+                self.read_outputs(unit, &job.run, &stages, &ids).await?
+            } else {
+                outputs
+            };
+            let started = unit.event(
+                &job.run.id,
+                EventKind::StageStarted {
+                    stage_id: job.stage.stage_id.clone(),
+                    stage_name: job.stage.stage_name.clone(),
+                    stage_number: job.stage.stage_number,
+                },
+            );
+            unit.emit(started);
+            leased.push(LeasedJob {
+                job: job.job,
+                run: job.run,
+                stage: job.stage,
+                definition: job.definition,
+                outputs,
+            });
+        }
+        Ok((count, leased))
     }
 
     /// Decides what happens to one claimed job; `Some` when its stage is to run.

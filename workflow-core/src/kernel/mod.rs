@@ -46,7 +46,7 @@ pub use builder::{KernelBuilder, MissingPort};
 pub use commands::*;
 pub use dispatch::Command;
 pub use error::KernelError;
-pub use execution::{ExecuteOptions, Interrupted, LeasedJob};
+pub use execution::{ExecuteOptions, Handoff, Interrupted, LeasedJob};
 pub use retry::RetryPolicy;
 pub use validate::MAX_KEY_BYTES;
 pub(crate) use validate::nul_path;

@@ -48,7 +48,9 @@ pub trait Store: Send + Sync + 'static {
     /// another one), or `max_wait` passes.
     async fn wait(&self, signal: Signal, max_wait: Duration);
 
-    /// Wakes this process's waiters of `signal`. The kernel calls it after a commit that made such work.
+    /// Wakes this process's waiters of `signal` and, for backends shared between processes, tells the
+    /// others (PostgreSQL: a coalesced `NOTIFY`). The kernel calls it after a commit that made such work;
+    /// code writing through an [`Executor`] directly calls it itself.
     fn notify(&self, signal: Signal);
 
     /// A short name for messages (`memory`, `sqlite`, `postgres`).

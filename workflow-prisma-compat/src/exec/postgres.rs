@@ -4,7 +4,7 @@
 use super::jobs::stored_payload;
 use super::{SqlExecutor, blob_run, failed};
 use crate::codec::{Json, StatusText, Ts};
-use crate::sql::{Dialect, JOBS_CHANNEL, statements};
+use crate::sql::Dialect;
 use crate::tables::{Columns, JOBS, RUNS, STAGES, Table};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -78,24 +78,27 @@ fn claimed_rows(row: &PgRow) -> Result<(Option<RunRecord>, Option<StageRecord>, 
     Ok((run, stage, started))
 }
 
+/// The job claim: candidates by priority then age (`SKIP LOCKED`), each taken only when its run's outbox
+/// lock (`hashtext(runId)`, the TypeScript engine's) is free or already this transaction's: the claim
+/// appends the `stage:started` events, and it may run in the transaction that recorded another run's stage
+/// (the hand-off), so it never waits for a second run's lock while holding one (no deadlock). A job
+/// passed over stays `PENDING` for the next claim.
 pub(crate) fn claim_sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
         format!(
             "WITH \"picked\" AS ({}), \
              \"claimed\" AS (UPDATE \"job_queue\" j SET \"status\" = 'RUNNING', \"workerId\" = $1, \"lockedAt\" = $2, \"startedAt\" = $2, \
-               \"updatedAt\" = $2, \"attempt\" = j.\"attempt\" + 1 FROM \"picked\" p WHERE j.\"id\" = p.\"id\" RETURNING j.*), \
+               \"updatedAt\" = $2, \"attempt\" = j.\"attempt\" + 1 FROM \"picked\" p WHERE j.\"id\" = p.\"id\" \
+               AND pg_try_advisory_xact_lock(hashtext(j.\"workflowRunId\")) RETURNING j.*), \
              \"started\" AS (UPDATE \"workflow_stages\" s SET \"status\" = 'RUNNING', \"startedAt\" = $2, \"updatedAt\" = $2, \
                \"version\" = s.\"version\" + 1 FROM \"claimed\" c, \"workflow_runs\" r \
                WHERE s.\"workflowRunId\" = c.\"workflowRunId\" AND s.\"stageId\" = c.\"stageId\" AND s.\"status\" <> 'COMPLETED' \
-               AND r.\"id\" = c.\"workflowRunId\" AND r.\"status\" = 'RUNNING' RETURNING s.*), \
-             \"locks\" AS (SELECT pg_advisory_xact_lock(hashtext(l.\"run\")) FROM \
-               (SELECT DISTINCT \"workflowRunId\" AS \"run\" FROM \"claimed\" ORDER BY 1) l) \
+               AND r.\"id\" = c.\"workflowRunId\" AND r.\"status\" = 'RUNNING' RETURNING s.*) \
              SELECT {}, {}, {}, {} FROM \"claimed\" c \
              LEFT JOIN \"workflow_runs\" r ON r.\"id\" = c.\"workflowRunId\" \
              LEFT JOIN \"started\" st ON st.\"workflowRunId\" = c.\"workflowRunId\" AND st.\"stageId\" = c.\"stageId\" \
-             LEFT JOIN \"workflow_stages\" s0 ON s0.\"workflowRunId\" = c.\"workflowRunId\" AND s0.\"stageId\" = c.\"stageId\" \
-             CROSS JOIN (SELECT count(*) FROM \"locks\") lk",
+             LEFT JOIN \"workflow_stages\" s0 ON s0.\"workflowRunId\" = c.\"workflowRunId\" AND s0.\"stageId\" = c.\"stageId\"",
             crate::sql::statements::claim_candidates(D, "\"payload\"->>'_workflowId'", "= ANY($4)"),
             select_as(&JOBS, "c", "job."),
             select_as(&RUNS, "r", "run."),
@@ -225,11 +228,7 @@ impl SqlExecutor<Postgres> {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
-        let ids = self.op_insert_jobs(jobs, now).await?;
-        // Delivered when the enclosing transaction commits.
-        let query = sqlx::query(statements(D).notify).bind(JOBS_CHANNEL);
-        on!(self, write, |e| query.execute(e).await).map_err(failed("notify workers"))?;
-        Ok(ids)
+        self.op_insert_jobs(jobs, now).await
     }
 
     pub(crate) async fn dialect_put_blobs(
@@ -426,11 +425,9 @@ impl SqlExecutor<Postgres> {
                 .push("::text[], ")
                 .push_bind(stage_ids.clone())
                 .push("::text[]) AS j(\"id\", \"stageId\") WHERE j.\"stageId\" IN (SELECT \"stageId\" FROM \"rows\" WHERE \"status\" = 'PENDING') \
-                       RETURNING \"id\", \"stageId\"), \"notified\" AS (SELECT pg_notify(")
-                .push_bind(JOBS_CHANNEL)
-                .push(", '') FROM (SELECT 1 FROM \"jobs\" LIMIT 1) x), ");
+                       RETURNING \"id\", \"stageId\"), ");
         } else {
-            qb.push("\"jobs\" AS (SELECT NULL::text AS \"id\", NULL::text AS \"stageId\" WHERE FALSE), \"notified\" AS (SELECT 1 WHERE FALSE), ");
+            qb.push("\"jobs\" AS (SELECT NULL::text AS \"id\", NULL::text AS \"stageId\" WHERE FALSE), ");
         }
         if group.events.is_empty() {
             qb.push("\"events\" AS (SELECT 1 WHERE FALSE)");
@@ -440,7 +437,7 @@ impl SqlExecutor<Postgres> {
         qb.push(" SELECT ")
             .push(select_as(&STAGES, "r", ""))
             .push(", j.\"id\" AS \"_jobId\" FROM \"rows\" r LEFT JOIN \"jobs\" j ON j.\"stageId\" = r.\"stageId\" \
-                   CROSS JOIN (SELECT count(*) FROM \"notified\") n CROSS JOIN (SELECT count(*) FROM \"events\") ev");
+                   CROSS JOIN (SELECT count(*) FROM \"events\") ev");
         let rows =
             on!(self, write, |e| qb.build().fetch_all(e).await).map_err(failed("start a group"))?;
         let mut by_stage: BTreeMap<String, (StageRecord, Option<String>)> = BTreeMap::new();

@@ -1,13 +1,13 @@
 //! Every fixed statement of the stores, per dialect, built once.
 
-use super::{Dialect, RELAY_LOCK_CLASS, RUNS_CHANNEL};
+use super::{Dialect, RELAY_LOCK_CLASS};
 use crate::tables::{AI_CALLS, JOBS, LOGS, OUTBOX, RUNS, STAGES};
 use std::sync::OnceLock;
 
 /// The fixed statements of one dialect (`$n` placeholders; the comment on each field lists them).
 pub(crate) struct Statements {
     /// `$1` id, `$2` now, `$3` workflowId, `$4` name, `$5` type, `$6` input, `$7` config, `$8` priority,
-    /// `$9` metadata. Returns the run (PostgreSQL also notifies the runs channel).
+    /// `$9` metadata. Returns the run.
     pub create_run: &'static str,
     /// `$1` id.
     pub get_run: &'static str,
@@ -106,8 +106,6 @@ pub(crate) struct Statements {
     pub insert_ai_call: &'static str,
     /// `$1` topic prefix.
     pub ai_calls_by_topic: &'static str,
-    /// `$1` channel (PostgreSQL only).
-    pub notify: &'static str,
 }
 
 fn leak(text: String) -> &'static str {
@@ -122,14 +120,7 @@ fn build(d: Dialect) -> Statements {
     let create_run_insert = "INSERT INTO \"workflow_runs\" (\"id\", \"createdAt\", \"updatedAt\", \"version\", \"workflowId\", \"workflowName\", \
          \"workflowType\", \"status\", \"input\", \"config\", \"totalCost\", \"totalTokens\", \"priority\", \"metadata\") \
          VALUES ($1, $2, $2, 1, $3, $4, $5, 'PENDING', $6, $7, 0, 0, $8, $9)";
-    let create_run = if pg {
-        format!(
-            "WITH \"created\" AS ({create_run_insert} RETURNING *) SELECT {runs} FROM \"created\", \
-             LATERAL (SELECT pg_notify('{RUNS_CHANNEL}', '')) AS \"notified\""
-        )
-    } else {
-        format!("{create_run_insert} {}", RUNS.returning(d))
-    };
+    let create_run = format!("{create_run_insert} {}", RUNS.returning(d));
     let lock_run = if pg {
         format!(
             "SELECT {runs}, pg_advisory_xact_lock(hashtext(\"id\")) AS \"_locked\" FROM \"workflow_runs\" WHERE \"id\" = $1 FOR UPDATE"
@@ -288,7 +279,6 @@ fn build(d: Dialect) -> Statements {
             d,
             "WHERE substr(\"topic\", 1, length($1)) = $1 ORDER BY \"createdAt\" ASC, \"id\" ASC",
         )),
-        notify: "SELECT pg_notify($1, '')",
     }
 }
 
@@ -339,8 +329,10 @@ mod tests {
     fn both_dialects_build() {
         let pg = statements(Dialect::Postgres);
         let sqlite = statements(Dialect::Sqlite);
-        assert!(pg.create_run.contains("pg_notify('workflow_runs', '')"));
-        assert!(!sqlite.create_run.contains("pg_notify"));
+        assert!(
+            !pg.create_run.contains("pg_notify"),
+            "wake-ups are sent after commit, coalesced"
+        );
         assert!(pg.lock_run.ends_with("FOR UPDATE"));
         assert!(pg.get_run.contains("\"status\"::text AS \"status\""));
         assert!(sqlite.claim_pending_runs.contains("LIMIT $2)"));

@@ -1,5 +1,6 @@
 //! The PostgreSQL listener: one connection `LISTEN`s for new jobs and new pending runs and wakes this
-//! process's waiters; it reconnects with backoff after errors and ends when the pool is closed.
+//! process's waiters (skipping the notifications this store sent itself, whose waiters were woken
+//! in-process); it reconnects with backoff after errors and ends when the pool is closed.
 
 use super::Signals;
 use crate::sql::{JOBS_CHANNEL, RUNS_CHANNEL};
@@ -10,11 +11,11 @@ use tokio::task::AbortHandle;
 use workflow_core::ports::Signal;
 
 /// Starts the listener; abort the handle to stop it.
-pub(crate) fn spawn(pool: PgPool, signals: Arc<Signals>) -> AbortHandle {
-    tokio::spawn(listen(pool, signals)).abort_handle()
+pub(crate) fn spawn(pool: PgPool, signals: Arc<Signals>, own: Option<String>) -> AbortHandle {
+    tokio::spawn(listen(pool, signals, own)).abort_handle()
 }
 
-async fn listen(pool: PgPool, signals: Arc<Signals>) {
+async fn listen(pool: PgPool, signals: Arc<Signals>, own: Option<String>) {
     let mut backoff = Duration::from_millis(100);
     while !pool.is_closed() {
         match PgListener::connect_with(&pool).await {
@@ -26,6 +27,7 @@ async fn listen(pool: PgPool, signals: Arc<Signals>) {
                     signals.notify(Signal::Runs);
                     loop {
                         match listener.recv().await {
+                            Ok(notification) if own.as_deref() == Some(notification.payload()) => {}
                             Ok(notification) if notification.channel() == RUNS_CHANNEL => {
                                 signals.notify(Signal::Runs)
                             }

@@ -7,6 +7,7 @@
 
 mod connect;
 mod listen;
+mod wake;
 
 pub(crate) use connect::redact;
 pub use connect::{ConnectError, Opened, open};
@@ -59,6 +60,8 @@ pub struct SqlStore<DB: Database> {
     signals: Arc<Signals>,
     /// The PostgreSQL listener, started by the first wait.
     listener: OnceLock<Option<AbortHandle>>,
+    /// Coalesced `NOTIFY`s to workers of other processes (PostgreSQL).
+    remote: Option<Arc<wake::RemoteWake>>,
 }
 
 /// The PostgreSQL store (many workers, many machines).
@@ -89,6 +92,7 @@ impl<DB: Database> SqlStore<DB> {
             write,
             signals: Arc::new(Signals::new()),
             listener: OnceLock::new(),
+            remote: None,
         }
     }
 
@@ -107,7 +111,9 @@ impl<DB: Database> SqlStore<DB> {
 impl PgStore {
     /// A store over an existing pool (whose database is already migrated).
     pub fn from_pool(pool: Pool<Postgres>) -> Self {
-        Self::with_pools(pool.clone(), pool)
+        let mut store = Self::with_pools(pool.clone(), pool.clone());
+        store.remote = Some(wake::RemoteWake::new(pool));
+        store
     }
 }
 
@@ -138,13 +144,18 @@ impl Store for PgStore {
     }
 
     async fn wait(&self, signal: Signal, max_wait: Duration) {
-        self.listener
-            .get_or_init(|| Some(listen::spawn(self.write.clone(), self.signals.clone())));
+        self.listener.get_or_init(|| {
+            let own = self.remote.as_ref().map(|r| r.instance.clone());
+            Some(listen::spawn(self.write.clone(), self.signals.clone(), own))
+        });
         self.signals.wait(signal, max_wait).await;
     }
 
     fn notify(&self, signal: Signal) {
         self.signals.notify(signal);
+        if let Some(remote) = &self.remote {
+            remote.request(signal);
+        }
     }
 
     fn kind(&self) -> &'static str {

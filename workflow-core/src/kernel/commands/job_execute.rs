@@ -105,6 +105,11 @@ pub struct JobExecuted {
 }
 
 impl JobExecuted {
+    /// Whether the outcome was recorded as the stage's (not a ghost, not fenced by a lost lease).
+    pub(crate) fn settled_normally(&self) -> bool {
+        !self.ghost && !self.lease_lost
+    }
+
     pub(crate) fn ghost(error: String) -> Self {
         JobExecuted {
             ghost: true,
@@ -243,6 +248,7 @@ impl JobExecute {
                         causation: causation.to_owned(),
                         transition: false,
                         idempotency_key: self.idempotency_key.clone(),
+                        lease_next: None,
                     },
                     outputs,
                 ))))
@@ -269,7 +275,10 @@ impl JobExecute {
             }
             Started::Run(started) => {
                 let (execution, outputs) = *started;
-                kernel.run_execution(execution, outputs, &self.config).await
+                kernel
+                    .run_execution(execution, outputs, &self.config)
+                    .await
+                    .map(|handoff| handoff.result)
             }
         }
     }

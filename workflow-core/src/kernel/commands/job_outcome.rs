@@ -10,7 +10,7 @@ use crate::definition::record::Recorded;
 use crate::definition::stage::PollSettings;
 use crate::kernel::annotations::AnnotationScope;
 use crate::kernel::context::output_key;
-use crate::kernel::execution::Execution;
+use crate::kernel::execution::{Execution, Handoff, LeasedJob};
 use crate::kernel::retry::record_backoff;
 use crate::kernel::unit::UnitOfWork;
 use crate::kernel::{Kernel, KernelError, validate};
@@ -77,6 +77,18 @@ impl Kernel {
         outcome: Outcome,
         recorded: Recorded,
     ) -> Result<JobExecuted, KernelError> {
+        self.record_then(execution, outcome, recorded)
+            .await
+            .map(|handoff| handoff.result)
+    }
+
+    /// [`record`](Self::record), leasing `execution.lease_next` in the same transaction.
+    pub(crate) async fn record_then(
+        &self,
+        execution: &Execution,
+        outcome: Outcome,
+        recorded: Recorded,
+    ) -> Result<Handoff, KernelError> {
         let mut outcome = match outcome {
             Outcome::Done(output) => match validate::nul_path("output", &output) {
                 Some(path) => Outcome::Failed {
@@ -108,8 +120,12 @@ impl Kernel {
         loop {
             tries += 1;
             let prepared = self.prepare(execution, &outcome, &recorded).await?;
-            match self.write_outcome(execution, prepared, &recorded).await {
-                Ok(result) => return Ok(result),
+            let mut next = Vec::new();
+            match self
+                .write_outcome(execution, prepared, &recorded, &mut next)
+                .await
+            {
+                Ok(result) => return Ok(Handoff { result, next }),
                 Err(KernelError::Store(error))
                     if error.is_transient() && begun.elapsed() < budget =>
                 {
@@ -313,6 +329,7 @@ impl Kernel {
         execution: &Execution,
         prepared: Prepared,
         recorded: &Recorded,
+        next: &mut Vec<LeasedJob>,
     ) -> Result<JobExecuted, KernelError> {
         let Prepared {
             write,
@@ -379,6 +396,11 @@ impl Kernel {
                 JobOutcome::Completed => tracing::info!("stage completed"),
                 JobOutcome::Suspended => tracing::info!(next_poll_at = ?result.next_poll_at, "stage suspended"),
                 JobOutcome::Failed => tracing::warn!(error = result.error.as_deref().unwrap_or(""), retry_at = ?result.retry_at, "stage failed"),
+            }
+            if let Some((claim, stopping)) = &execution.lease_next
+                && !stopping.is_cancelled()
+            {
+                *next = self.lease_in(unit, claim).await?.1;
             }
             Ok(result)
         })

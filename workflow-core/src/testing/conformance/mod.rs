@@ -19,6 +19,7 @@ pub mod claim_pending;
 pub mod concurrent_claims;
 pub mod differences;
 pub mod fixtures;
+pub mod handoff;
 mod harness;
 pub mod hosts;
 pub mod idempotency;
@@ -87,6 +88,8 @@ macro_rules! __conformance_scenarios {
                 design_difference_4_failed_polls_fail_the_job, design_difference_5_retries_back_off,
                 design_difference_6_jobs_of_finished_runs_are_not_claimable, design_difference_9_duration_uses_one_clock,
                 job_outcomes_are_reported }
+            handoff { the_recording_transaction_leases_the_next_stage, a_handoff_takes_the_highest_priority_job,
+                a_stopping_worker_hands_off_nothing }
             hosts { a_worker_host_runs_workflows_to_completion, stopping_a_worker_lets_in_flight_stages_finish,
                 the_serverless_host_processes_jobs_on_demand, run_and_wait_summarizes_the_run,
                 run_until_finished_waits_for_an_existing_run, design_difference_10_work_is_taken_without_waiting_for_a_tick }

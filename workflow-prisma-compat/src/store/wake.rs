@@ -1,0 +1,107 @@
+//! Waking workers of other processes on PostgreSQL: `NOTIFY` on the jobs and runs channels, coalesced.
+//!
+//! Every notification costs a transaction in each listening backend (it reads the notification queue), so
+//! one per committed stage would add a commit per stage per worker process. Instead each process sends at
+//! most one notification per channel per [`WAKE_WINDOW`]: the first request of a quiet channel goes out at
+//! once, requests during the window are folded into one sent when it ends. A worker of another process
+//! then hears of new work within 20 ms, and the cost stays bounded however fast stages complete. Workers
+//! of this process are woken in-process at once and ignore their own notifications (the payload names the
+//! sending store).
+
+use crate::sql::{JOBS_CHANNEL, RUNS_CHANNEL};
+use sqlx::PgPool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+use workflow_core::ports::Signal;
+
+/// The shortest interval between two notifications of one channel from one store.
+pub(crate) const WAKE_WINDOW: Duration = Duration::from_millis(20);
+
+/// Sends coalesced `NOTIFY`s for one store.
+pub(crate) struct RemoteWake {
+    pool: PgPool,
+    /// The payload of this store's notifications, so that its own listener can skip them.
+    pub(crate) instance: String,
+    jobs: Mutex<ChannelState>,
+    runs: Mutex<ChannelState>,
+}
+
+#[derive(Default)]
+struct ChannelState {
+    last_sent: Option<Instant>,
+    trailing: bool,
+}
+
+impl RemoteWake {
+    pub(crate) fn new(pool: PgPool) -> Arc<Self> {
+        Arc::new(RemoteWake {
+            pool,
+            instance: workflow_core::ids::uuid(),
+            jobs: Mutex::default(),
+            runs: Mutex::default(),
+        })
+    }
+
+    /// Tells other processes about `signal` (jobs and runs only; other signals concern this process).
+    pub(crate) fn request(self: &Arc<Self>, signal: Signal) {
+        let (state, channel) = match signal {
+            Signal::Jobs => (&self.jobs, JOBS_CHANNEL),
+            Signal::Runs => (&self.runs, RUNS_CHANNEL),
+            Signal::Suspended | Signal::Events => return,
+        };
+        if self.pool.is_closed() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.trailing {
+            return;
+        }
+        let now = Instant::now();
+        let delay = match state.last_sent {
+            Some(sent) if now < sent + WAKE_WINDOW => {
+                state.trailing = true;
+                sent + WAKE_WINDOW - now
+            }
+            _ => {
+                state.last_sent = Some(now);
+                Duration::ZERO
+            }
+        };
+        drop(state);
+        let wake = self.clone();
+        runtime.spawn(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+                let state = match signal {
+                    Signal::Jobs => &wake.jobs,
+                    _ => &wake.runs,
+                };
+                let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+                state.trailing = false;
+                state.last_sent = Some(Instant::now());
+            }
+            wake.send(channel).await;
+        });
+    }
+
+    async fn send(&self, channel: &'static str) {
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(&self.instance)
+            .execute(&self.pool)
+            .await;
+        match sent {
+            Ok(_) => {}
+            Err(error) if self.pool.is_closed() => {
+                tracing::debug!(%error, "the pool closed; no wake-up sent");
+            }
+            Err(error) => {
+                tracing::warn!(%error, channel, "could not wake workers of other processes; their tick finds the work")
+            }
+        }
+    }
+}
