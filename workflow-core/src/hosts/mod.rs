@@ -3,6 +3,7 @@
 
 mod config;
 mod job_runner;
+mod loops;
 mod maintenance;
 mod run_and_wait;
 mod serverless;

@@ -5,15 +5,12 @@
 //! other engines that woke nobody). Stopping lets in-flight stages finish within a grace period.
 
 use super::config::{HostConfig, HostConfigError};
-use super::job_runner::{JobRunOutcome, execute_job_then};
-use super::maintenance::run_maintenance_tick;
-use crate::kernel::{Kernel, LeasedJob, OutboxFlush, RunClaimPending, StagePollSuspended};
-use crate::ports::Signal;
+use crate::kernel::Kernel;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
-use tokio::sync::{Mutex, Semaphore};
+use std::time::Instant;
+use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -38,11 +35,11 @@ pub struct HostStats {
 }
 
 #[derive(Default)]
-struct Counters {
-    processed: AtomicU64,
-    completed: AtomicU64,
-    failed: AtomicU64,
-    ticks: AtomicU64,
+pub(super) struct Counters {
+    pub(super) processed: AtomicU64,
+    pub(super) completed: AtomicU64,
+    pub(super) failed: AtomicU64,
+    pub(super) ticks: AtomicU64,
 }
 
 struct Running {
@@ -53,10 +50,10 @@ struct Running {
     started: Instant,
 }
 
-struct Inner {
-    kernel: Kernel,
-    config: HostConfig,
-    counters: Counters,
+pub(super) struct Inner {
+    pub(super) kernel: Kernel,
+    pub(super) config: HostConfig,
+    pub(super) counters: Counters,
     running: Mutex<Option<Running>>,
     /// Drops in-flight stage bodies (cancelled by [`WorkerHost::stop_now`] or when the grace runs out).
     hard_stop: std::sync::Mutex<CancellationToken>,
@@ -74,7 +71,7 @@ struct Inner {
 /// ```
 #[derive(Clone)]
 pub struct WorkerHost {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 impl WorkerHost {
@@ -129,7 +126,7 @@ impl WorkerHost {
         Ok(true)
     }
 
-    fn hard_stop_token(&self) -> std::sync::MutexGuard<'_, CancellationToken> {
+    pub(super) fn hard_stop_token(&self) -> std::sync::MutexGuard<'_, CancellationToken> {
         self.inner
             .hard_stop
             .lock()
@@ -213,201 +210,6 @@ impl WorkerHost {
             uptime_ms: running
                 .as_ref()
                 .map_or(0, |r| r.started.elapsed().as_millis() as u64),
-        }
-    }
-
-    /// Pauses for `wait` (or until `signal` fires); `false` when the host is stopping.
-    async fn pause(
-        &self,
-        stop: &CancellationToken,
-        signal: Option<Signal>,
-        wait: Duration,
-    ) -> bool {
-        let kernel = &self.inner.kernel;
-        tokio::select! {
-            () = stop.cancelled() => false,
-            () = async {
-                match signal {
-                    Some(signal) => kernel.wait(signal, wait).await,
-                    None => tokio::time::sleep(wait).await,
-                }
-            } => true,
-        }
-    }
-
-    async fn job_loop(self, stop: CancellationToken, jobs: TaskTracker) {
-        let config = &self.inner.config;
-        let slots = Arc::new(Semaphore::new(config.concurrency));
-        loop {
-            let first = tokio::select! {
-                permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-                () = stop.cancelled() => return,
-            };
-            let mut permits = vec![first];
-            while let Ok(permit) = slots.clone().try_acquire_owned() {
-                permits.push(permit);
-            }
-            let leased = self
-                .inner
-                .kernel
-                .lease_jobs(&config.worker_id, permits.len())
-                .await;
-            match leased {
-                Ok(leased) if leased.is_empty() => {
-                    drop(permits);
-                    if !self
-                        .pause(&stop, Some(Signal::Jobs), config.job_poll_interval)
-                        .await
-                    {
-                        return;
-                    }
-                }
-                Ok(leased) => {
-                    for job in leased {
-                        let permit = permits.pop().expect("one permit per leased job");
-                        let host = self.clone();
-                        let stop = stop.clone();
-                        jobs.spawn(async move {
-                            host.run_slot(job, &stop).await;
-                            drop(permit);
-                        });
-                    }
-                }
-                Err(error) => {
-                    drop(permits);
-                    tracing::error!(%error, "leasing jobs failed");
-                    if !self.pause(&stop, None, config.error_backoff).await {
-                        return;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Runs `job` in one slot, and after it the job leased for the slot in the transaction that recorded
-    /// it, until none is claimable or the host is stopping.
-    async fn run_slot(&self, job: LeasedJob, stop: &CancellationToken) {
-        let (kernel, config) = (&self.inner.kernel, &self.inner.config);
-        let hard_stop = self.hard_stop_token().clone();
-        let mut job = job;
-        loop {
-            let (run, next) = execute_job_then(kernel, config, job, &hard_stop, 1, stop).await;
-            self.count(run.outcome);
-            match next.into_iter().next() {
-                Some(next) => job = next,
-                None => return,
-            }
-        }
-    }
-
-    fn count(&self, outcome: JobRunOutcome) {
-        let counters = &self.inner.counters;
-        counters.processed.fetch_add(1, Ordering::Relaxed);
-        match outcome {
-            JobRunOutcome::Completed => counters.completed.fetch_add(1, Ordering::Relaxed),
-            JobRunOutcome::Failed => counters.failed.fetch_add(1, Ordering::Relaxed),
-            _ => 0,
-        };
-    }
-
-    /// Claims pending runs as soon as they are created (and every interval, for other engines' runs).
-    async fn claim_loop(self, stop: CancellationToken) {
-        let config = &self.inner.config;
-        loop {
-            loop {
-                let claim = RunClaimPending {
-                    worker_id: config.worker_id.clone(),
-                    max_claims: Some(config.max_claims_per_tick),
-                };
-                match self.inner.kernel.dispatch(claim).await {
-                    Ok(claimed) if claimed.claimed.len() >= config.max_claims_per_tick => {}
-                    Ok(_) => break,
-                    Err(error) => {
-                        tracing::error!(%error, "claiming pending runs failed");
-                        break;
-                    }
-                }
-            }
-            if !self
-                .pause(&stop, Some(Signal::Runs), config.orchestration_interval)
-                .await
-            {
-                return;
-            }
-        }
-    }
-
-    /// Polls suspended stages when the earliest `nextPollAt` comes (woken early by new suspensions).
-    async fn poll_loop(self, stop: CancellationToken) {
-        let (kernel, config) = (&self.inner.kernel, &self.inner.config);
-        loop {
-            let next = async { kernel.store().executor().await?.next_suspended_poll().await };
-            let wait = match next.await {
-                Ok(Some(at)) if at <= kernel.clock().now() => {
-                    let poll = StagePollSuspended {
-                        max_checks: Some(config.max_suspended_checks_per_tick),
-                    };
-                    match kernel.dispatch(poll).await {
-                        Ok(_) => continue,
-                        Err(error) => {
-                            tracing::error!(%error, "polling suspended stages failed");
-                            config.error_backoff
-                        }
-                    }
-                }
-                Ok(Some(at)) => (at - kernel.clock().now())
-                    .to_std()
-                    .unwrap_or_default()
-                    .min(config.orchestration_interval),
-                Ok(None) => config.orchestration_interval,
-                Err(error) => {
-                    tracing::error!(%error, "reading the next poll time failed");
-                    config.error_backoff
-                }
-            };
-            if !self.pause(&stop, Some(Signal::Suspended), wait).await {
-                return;
-            }
-        }
-    }
-
-    /// Delivers outbox events right after the commits that append them.
-    async fn relay_loop(self, stop: CancellationToken) {
-        let (kernel, config) = (&self.inner.kernel, &self.inner.config);
-        loop {
-            loop {
-                let flush = OutboxFlush {
-                    max_events: Some(config.max_outbox_flush_per_tick),
-                };
-                match kernel.dispatch(flush).await {
-                    Ok(flushed) if flushed.published >= config.max_outbox_flush_per_tick => {}
-                    Ok(_) => break,
-                    Err(error) => {
-                        tracing::error!(%error, "relaying events failed");
-                        break;
-                    }
-                }
-            }
-            if !self
-                .pause(&stop, Some(Signal::Events), config.orchestration_interval)
-                .await
-            {
-                return;
-            }
-        }
-    }
-
-    async fn maintenance_loop(self, stop: CancellationToken) {
-        loop {
-            let report = run_maintenance_tick(&self.inner.kernel, &self.inner.config).await;
-            self.inner.counters.ticks.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(?report, "maintenance tick");
-            if !self
-                .pause(&stop, None, self.inner.config.orchestration_interval)
-                .await
-            {
-                return;
-            }
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod records;
 pub mod registry;
 pub mod status;
 pub mod store;
+mod writes;
 
 pub use ai_calls::AiCallLog;
 pub use blob::{BlobStore, StoreBlobs};

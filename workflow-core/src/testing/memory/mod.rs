@@ -4,6 +4,7 @@
 //! how many rows the store holds.
 
 mod jobs;
+mod record_rows;
 mod records;
 mod runs;
 mod session;

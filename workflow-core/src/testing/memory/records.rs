@@ -114,7 +114,7 @@ impl Tables {
         &mut self,
         id: &str,
         change: impl FnOnce(&mut OutboxRecord),
-    ) -> Result<OutboxRecord, StoreError> {
+    ) -> Result<i32, StoreError> {
         let mut row = self
             .outbox_row(id)
             .cloned()
@@ -123,8 +123,9 @@ impl Tables {
                 id: id.to_owned(),
             })?;
         change(&mut row);
-        self.set_outbox(id, Some(row.clone()));
-        Ok(row)
+        let retries = row.retry_count;
+        self.set_outbox(id, Some(row));
+        Ok(retries)
     }
 
     pub fn replay_dlq(&mut self, limit: usize) -> usize {

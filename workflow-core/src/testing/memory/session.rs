@@ -255,7 +255,6 @@ impl Executor for MemorySession {
     async fn increment_outbox_retry(&mut self, id: &str) -> Result<i32, StoreError> {
         self.with(|t| t.change_outbox(id, |event| event.retry_count += 1))
             .await
-            .map(|event| event.retry_count)
     }
 
     async fn move_outbox_to_dlq(&mut self, id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {

@@ -22,7 +22,7 @@ pub(crate) struct IdempotencyRow {
 pub(crate) type QueueKey = (Reverse<i32>, DateTime<Utc>, u64, String);
 
 /// A row as it was before a change (`None`: it did not exist).
-enum Undo {
+pub(super) enum Undo {
     Run(String, Option<(RunRecord, u64)>),
     Stage(String, Option<StageRecord>),
     Log(u64, Option<LogRecord>),
@@ -37,35 +37,35 @@ enum Undo {
 /// Every table and index.
 #[derive(Default)]
 pub(crate) struct Tables {
-    seq: u64,
-    runs: HashMap<String, (RunRecord, u64)>,
+    pub(super) seq: u64,
+    pub(super) runs: HashMap<String, (RunRecord, u64)>,
     pub pending_runs: BTreeSet<QueueKey>,
     pub running_runs: BTreeSet<String>,
-    stages: HashMap<String, StageRecord>,
-    stage_keys: HashMap<(String, String), String>,
-    stages_of_run: HashMap<String, BTreeSet<(i32, i32, String)>>,
+    pub(super) stages: HashMap<String, StageRecord>,
+    pub(super) stage_keys: HashMap<(String, String), String>,
+    pub(super) stages_of_run: HashMap<String, BTreeSet<(i32, i32, String)>>,
     pub suspended: BTreeSet<(DateTime<Utc>, String)>,
-    logs: BTreeMap<u64, LogRecord>,
-    logs_of_run: HashMap<String, BTreeSet<u64>>,
-    annotations: BTreeMap<u64, AnnotationRecord>,
-    annotations_of_run: HashMap<String, BTreeSet<u64>>,
-    annotations_of_stage: HashMap<String, BTreeSet<u64>>,
-    annotation_keys: HashSet<(String, String, String)>,
-    outbox: HashMap<String, OutboxRecord>,
-    outbox_of_run: HashMap<String, BTreeMap<i32, String>>,
+    pub(super) logs: BTreeMap<u64, LogRecord>,
+    pub(super) logs_of_run: HashMap<String, BTreeSet<u64>>,
+    pub(super) annotations: BTreeMap<u64, AnnotationRecord>,
+    pub(super) annotations_of_run: HashMap<String, BTreeSet<u64>>,
+    pub(super) annotations_of_stage: HashMap<String, BTreeSet<u64>>,
+    pub(super) annotation_keys: HashSet<(String, String, String)>,
+    pub(super) outbox: HashMap<String, OutboxRecord>,
+    pub(super) outbox_of_run: HashMap<String, BTreeMap<i32, String>>,
     pub undelivered: BTreeSet<(String, i32, String)>,
     pub dead_letters: BTreeSet<(DateTime<Utc>, String)>,
-    idempotency: HashMap<(String, String), IdempotencyRow>,
-    jobs: HashMap<String, (JobRecord, u64)>,
+    pub(super) idempotency: HashMap<(String, String), IdempotencyRow>,
+    pub(super) jobs: HashMap<String, (JobRecord, u64)>,
     pub claimable: BTreeSet<QueueKey>,
     pub running_jobs: BTreeSet<String>,
-    jobs_of_run: HashMap<String, BTreeSet<(u64, String)>>,
+    pub(super) jobs_of_run: HashMap<String, BTreeSet<(u64, String)>>,
     pub blobs: BTreeMap<String, Value>,
     pub ai_calls: Vec<AiCallRecord>,
-    undo: Option<Vec<Undo>>,
+    pub(super) undo: Option<Vec<Undo>>,
 }
 
-fn remove_from<K: std::hash::Hash + Eq, T: Ord>(
+pub(super) fn remove_from<K: std::hash::Hash + Eq, T: Ord>(
     map: &mut HashMap<K, BTreeSet<T>>,
     key: &K,
     item: &T,
@@ -96,20 +96,20 @@ impl Tables {
         };
         for entry in entries.into_iter().rev() {
             match entry {
-                Undo::Run(id, row) => self.put_run_row(&id, row),
-                Undo::Stage(id, row) => self.put_stage_row(&id, row),
+                Undo::Run(id, row) => drop(self.put_run_row(&id, row)),
+                Undo::Stage(id, row) => drop(self.put_stage_row(&id, row)),
                 Undo::Log(seq, row) => self.put_log_row(seq, row),
                 Undo::Annotation(seq, row) => self.put_annotation_row(seq, row),
-                Undo::Outbox(id, row) => self.put_outbox_row(&id, row),
+                Undo::Outbox(id, row) => drop(self.put_outbox_row(&id, row)),
                 Undo::Idempotency(key, row) => self.put_idempotency_row(key, row),
-                Undo::Job(id, row) => self.put_job_row(&id, row),
-                Undo::Blob(key, value) => self.put_blob_row(&key, value),
+                Undo::Job(id, row) => drop(self.put_job_row(&id, row)),
+                Undo::Blob(key, value) => drop(self.put_blob_row(&key, value)),
                 Undo::AiCalls(len) => self.ai_calls.truncate(len),
             }
         }
     }
 
-    fn record(&mut self, entry: impl FnOnce() -> Undo) {
+    pub(super) fn record(&mut self, entry: impl FnOnce() -> Undo) {
         if let Some(undo) = &mut self.undo {
             undo.push(entry());
         }
@@ -137,14 +137,15 @@ impl Tables {
             Some((_, seq)) => *seq,
             None => self.next_seq(),
         };
-        let old = self.runs.get(id).cloned();
+        let old = self.put_run_row(id, run.map(|run| (run, seq)));
         self.record(|| Undo::Run(id.to_owned(), old));
-        self.put_run_row(id, run.map(|run| (run, seq)));
     }
 
-    fn put_run_row(&mut self, id: &str, row: Option<(RunRecord, u64)>) {
-        if let Some((old, seq)) = self.runs.remove(id) {
-            self.pending_runs.remove(&run_key(&old, seq));
+    /// Puts `row` in place of the run `id` (with its indexes); returns the row it displaced.
+    fn put_run_row(&mut self, id: &str, row: Option<(RunRecord, u64)>) -> Option<(RunRecord, u64)> {
+        let displaced = self.runs.remove(id);
+        if let Some((old, seq)) = &displaced {
+            self.pending_runs.remove(&run_key(old, *seq));
             self.running_runs.remove(id);
         }
         if let Some((run, seq)) = row {
@@ -159,6 +160,7 @@ impl Tables {
             }
             self.runs.insert(id.to_owned(), (run, seq));
         }
+        displaced
     }
 
     // ---- stages ----
@@ -184,13 +186,14 @@ impl Tables {
     }
 
     pub fn set_stage(&mut self, id: &str, stage: Option<StageRecord>) {
-        let old = self.stages.get(id).cloned();
+        let old = self.put_stage_row(id, stage);
         self.record(|| Undo::Stage(id.to_owned(), old));
-        self.put_stage_row(id, stage);
     }
 
-    fn put_stage_row(&mut self, id: &str, row: Option<StageRecord>) {
-        if let Some(old) = self.stages.remove(id) {
+    /// Puts `row` in place of the stage `id` (with its indexes); returns the row it displaced.
+    fn put_stage_row(&mut self, id: &str, row: Option<StageRecord>) -> Option<StageRecord> {
+        let displaced = self.stages.remove(id);
+        if let Some(old) = &displaced {
             self.stage_keys
                 .remove(&(old.workflow_run_id.clone(), old.stage_id.clone()));
             let position = (old.execution_group, old.stage_number, id.to_owned());
@@ -215,225 +218,7 @@ impl Tables {
             }
             self.stages.insert(id.to_owned(), stage);
         }
-    }
-
-    // ---- logs ----
-
-    pub fn logs_of_run(&self, run_id: &str) -> Vec<&LogRecord> {
-        self.logs_of_run
-            .get(run_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|seq| self.logs.get(seq))
-            .collect()
-    }
-
-    pub fn add_log(&mut self, log: LogRecord) {
-        let seq = self.next_seq();
-        self.record(|| Undo::Log(seq, None));
-        self.put_log_row(seq, Some(log));
-    }
-
-    /// Removes the logs of a stage row (the foreign key cascades).
-    pub fn remove_logs_of_stage(&mut self, run_id: &str, stage_record_id: &str) {
-        let doomed: Vec<u64> = self
-            .logs_of_run
-            .get(run_id)
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(|seq| {
-                self.logs
-                    .get(seq)
-                    .and_then(|l| l.workflow_stage_id.as_deref())
-                    == Some(stage_record_id)
-            })
-            .collect();
-        for seq in doomed {
-            let old = self.logs.get(&seq).cloned();
-            self.record(|| Undo::Log(seq, old));
-            self.put_log_row(seq, None);
-        }
-    }
-
-    fn put_log_row(&mut self, seq: u64, row: Option<LogRecord>) {
-        if let Some(old) = self.logs.remove(&seq)
-            && let Some(run) = &old.workflow_run_id
-        {
-            remove_from(&mut self.logs_of_run, run, &seq);
-        }
-        if let Some(log) = row {
-            if let Some(run) = &log.workflow_run_id {
-                self.logs_of_run.entry(run.clone()).or_default().insert(seq);
-            }
-            self.logs.insert(seq, log);
-        }
-    }
-
-    // ---- annotations ----
-
-    pub fn annotations_of_run(&self, run_id: &str) -> Vec<&AnnotationRecord> {
-        self.annotations_of_run
-            .get(run_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|seq| self.annotations.get(seq))
-            .collect()
-    }
-
-    /// Whether a row with this non-null idempotency key exists for `(run, key)`.
-    pub fn annotation_exists(&self, run_id: &str, key: &str, idempotency_key: &str) -> bool {
-        self.annotation_keys.contains(&(
-            run_id.to_owned(),
-            key.to_owned(),
-            idempotency_key.to_owned(),
-        ))
-    }
-
-    pub fn add_annotation(&mut self, row: AnnotationRecord) {
-        let seq = self.next_seq();
-        self.record(|| Undo::Annotation(seq, None));
-        self.put_annotation_row(seq, Some(row));
-    }
-
-    /// Clears the stage reference of a stage row's annotations (the foreign key sets null).
-    pub fn detach_annotations_of_stage(&mut self, stage_record_id: &str) {
-        let seqs: Vec<u64> = self
-            .annotations_of_stage
-            .get(stage_record_id)
-            .into_iter()
-            .flatten()
-            .copied()
-            .collect();
-        for seq in seqs {
-            let old = self.annotations.get(&seq).cloned();
-            let Some(mut row) = old.clone() else { continue };
-            row.workflow_stage_record_id = None;
-            self.record(|| Undo::Annotation(seq, old));
-            self.put_annotation_row(seq, Some(row));
-        }
-    }
-
-    fn put_annotation_row(&mut self, seq: u64, row: Option<AnnotationRecord>) {
-        if let Some(old) = self.annotations.remove(&seq) {
-            remove_from(&mut self.annotations_of_run, &old.workflow_run_id, &seq);
-            if let Some(stage) = &old.workflow_stage_record_id {
-                remove_from(&mut self.annotations_of_stage, stage, &seq);
-            }
-            if let Some(key) = &old.idempotency_key {
-                self.annotation_keys.remove(&(
-                    old.workflow_run_id.clone(),
-                    old.key.clone(),
-                    key.clone(),
-                ));
-            }
-        }
-        if let Some(row) = row {
-            self.annotations_of_run
-                .entry(row.workflow_run_id.clone())
-                .or_default()
-                .insert(seq);
-            if let Some(stage) = &row.workflow_stage_record_id {
-                self.annotations_of_stage
-                    .entry(stage.clone())
-                    .or_default()
-                    .insert(seq);
-            }
-            if let Some(key) = &row.idempotency_key {
-                self.annotation_keys.insert((
-                    row.workflow_run_id.clone(),
-                    row.key.clone(),
-                    key.clone(),
-                ));
-            }
-            self.annotations.insert(seq, row);
-        }
-    }
-
-    // ---- outbox ----
-
-    pub fn outbox_row(&self, id: &str) -> Option<&OutboxRecord> {
-        self.outbox.get(id)
-    }
-
-    pub fn outbox_of_run(&self, run_id: &str) -> Vec<&OutboxRecord> {
-        self.outbox_of_run
-            .get(run_id)
-            .into_iter()
-            .flat_map(|by_sequence| by_sequence.values())
-            .filter_map(|id| self.outbox.get(id))
-            .collect()
-    }
-
-    /// The run's highest sequence so far.
-    pub fn last_sequence(&self, run_id: &str) -> i32 {
-        self.outbox_of_run
-            .get(run_id)
-            .and_then(|by_sequence| by_sequence.keys().next_back().copied())
-            .unwrap_or(0)
-    }
-
-    pub fn set_outbox(&mut self, id: &str, row: Option<OutboxRecord>) {
-        let old = self.outbox.get(id).cloned();
-        self.record(|| Undo::Outbox(id.to_owned(), old));
-        self.put_outbox_row(id, row);
-    }
-
-    fn put_outbox_row(&mut self, id: &str, row: Option<OutboxRecord>) {
-        if let Some(old) = self.outbox.remove(id) {
-            if let Some(by_sequence) = self.outbox_of_run.get_mut(&old.workflow_run_id) {
-                by_sequence.remove(&old.sequence);
-            }
-            self.undelivered
-                .remove(&(old.workflow_run_id.clone(), old.sequence, id.to_owned()));
-            if let Some(at) = old.dlq_at {
-                self.dead_letters.remove(&(at, id.to_owned()));
-            }
-        }
-        if let Some(event) = row {
-            self.outbox_of_run
-                .entry(event.workflow_run_id.clone())
-                .or_default()
-                .insert(event.sequence, id.to_owned());
-            match (event.published_at, event.dlq_at) {
-                (None, None) => {
-                    self.undelivered.insert((
-                        event.workflow_run_id.clone(),
-                        event.sequence,
-                        id.to_owned(),
-                    ));
-                }
-                (_, Some(at)) => {
-                    self.dead_letters.insert((at, id.to_owned()));
-                }
-                _ => {}
-            }
-            self.outbox.insert(id.to_owned(), event);
-        }
-    }
-
-    // ---- idempotency ----
-
-    pub fn idempotency_row(&self, key: &str, command: &str) -> Option<&IdempotencyRow> {
-        self.idempotency.get(&(key.to_owned(), command.to_owned()))
-    }
-
-    pub fn idempotency_rows(&self) -> impl Iterator<Item = &IdempotencyRow> {
-        self.idempotency.values()
-    }
-
-    pub fn set_idempotency(&mut self, key: &str, command: &str, row: Option<IdempotencyRow>) {
-        let id = (key.to_owned(), command.to_owned());
-        let old = self.idempotency.get(&id).cloned();
-        self.record(|| Undo::Idempotency(id.clone(), old));
-        self.put_idempotency_row(id, row);
-    }
-
-    fn put_idempotency_row(&mut self, id: (String, String), row: Option<IdempotencyRow>) {
-        match row {
-            Some(row) => self.idempotency.insert(id, row),
-            None => self.idempotency.remove(&id),
-        };
+        displaced
     }
 
     // ---- jobs ----
@@ -461,14 +246,16 @@ impl Tables {
             Some((_, seq)) => *seq,
             None => self.next_seq(),
         };
-        let old = self.jobs.get(id).cloned();
+        let old = self.put_job_row(id, job.map(|job| (job, seq)));
         self.record(|| Undo::Job(id.to_owned(), old));
-        self.put_job_row(id, job.map(|job| (job, seq)));
     }
 
-    fn put_job_row(&mut self, id: &str, row: Option<(JobRecord, u64)>) {
-        if let Some((old, seq)) = self.jobs.remove(id) {
-            self.claimable.remove(&job_key(&old, seq));
+    /// Puts `row` in place of the job `id` (with its indexes); returns the row it displaced.
+    fn put_job_row(&mut self, id: &str, row: Option<(JobRecord, u64)>) -> Option<(JobRecord, u64)> {
+        let displaced = self.jobs.remove(id);
+        if let Some((old, seq)) = &displaced {
+            let seq = *seq;
+            self.claimable.remove(&job_key(old, seq));
             self.running_jobs.remove(id);
             remove_from(
                 &mut self.jobs_of_run,
@@ -492,27 +279,7 @@ impl Tables {
                 .insert((seq, id.to_owned()));
             self.jobs.insert(id.to_owned(), (job, seq));
         }
-    }
-
-    // ---- blobs and AI calls ----
-
-    pub fn set_blob(&mut self, key: &str, value: Option<Value>) {
-        let old = self.blobs.get(key).cloned();
-        self.record(|| Undo::Blob(key.to_owned(), old));
-        self.put_blob_row(key, value);
-    }
-
-    fn put_blob_row(&mut self, key: &str, value: Option<Value>) {
-        match value {
-            Some(value) => self.blobs.insert(key.to_owned(), value),
-            None => self.blobs.remove(key),
-        };
-    }
-
-    pub fn add_ai_call(&mut self, call: AiCallRecord) {
-        let len = self.ai_calls.len();
-        self.record(|| Undo::AiCalls(len));
-        self.ai_calls.push(call);
+        displaced
     }
 }
 
