@@ -6,9 +6,7 @@ mod support;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use support::{Database, Sql, Worker, WorkerSettings, body_counts, body_lines, eventually};
-
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use support::{Scenario, Sql, Worker, WorkerSettings, body_counts, body_lines, eventually};
 
 /// Waits until every run of `db` is `COMPLETED` (panics on a failed or cancelled run, or after
 /// `timeout`).
@@ -39,26 +37,18 @@ async fn nothing_left_over(sql: &Sql) {
 /// 2), the run completes, and the output, the stage's completion and its event are recorded once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_stage_is_recovered_and_recorded_once() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let Some(db) = Database::postgres(module_path!()).await else {
+    let Some(scenario) = Scenario::postgres(module_path!()).await else {
         return;
     };
-    let kernel = db.kernel().await;
+    let (db, kernel, sql) = (&scenario.db, &scenario.kernel, &scenario.sql);
     let run = db
         .create_runs(&kernel, "fault-slow", 1, 1_500)
         .await
         .remove(0);
-    let sql = Sql::connect(&db).await;
     let settings = WorkerSettings::default();
     let first = Worker::start(&db, "doomed", &settings);
     let first_pid = first.pid;
-    eventually(Duration::from_secs(30), "the stage starting", || async {
-        body_lines(&db.body_log())
-            .iter()
-            .any(|l| l.event == "start" && l.pid == first_pid)
-            .then_some(())
-    })
-    .await;
+    db.started_in(first_pid).await;
     first.kill_9().await;
     let killed_at = Instant::now();
 
@@ -90,9 +80,7 @@ async fn kill_9_mid_stage_is_recovered_and_recorded_once() {
         "recovered {recovered_in:?} after the kill (lease 2 s)"
     );
     nothing_left_over(&sql).await;
-    sql.close().await;
-    drop(kernel);
-    db.drop_database().await;
+    scenario.finish().await;
 }
 
 /// The pid of the worker that is not `first`.
@@ -108,13 +96,11 @@ fn second_pid(lines: &[workflow_fault_tests::BodyLine], first: u32) -> u32 {
 /// run completes, and nothing is left running or queued.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_workers_run_every_stage_once() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let Some(db) = Database::postgres(module_path!()).await else {
+    let Some(scenario) = Scenario::postgres(module_path!()).await else {
         return;
     };
-    let kernel = db.kernel().await;
+    let (db, kernel, sql) = (&scenario.db, &scenario.kernel, &scenario.sql);
     let runs = db.create_runs(&kernel, "fault-diamond", 500, 0).await;
-    let sql = Sql::connect(&db).await;
     let settings = WorkerSettings {
         concurrency: 8,
         ..WorkerSettings::default()
@@ -142,9 +128,7 @@ async fn four_workers_run_every_stage_once() {
     let pids: HashSet<u32> = lines.iter().map(|l| l.pid).collect();
     assert!(pids.len() > 1, "the work was shared: {pids:?}");
     nothing_left_over(&sql).await;
-    sql.close().await;
-    drop(kernel);
-    db.drop_database().await;
+    scenario.finish().await;
 }
 
 /// The workers' connections are terminated again and again while 200 runs execute: every run completes,
@@ -152,13 +136,11 @@ async fn four_workers_run_every_stage_once() {
 /// than a lease period.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn terminated_connections_lose_and_repeat_nothing() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let Some(db) = Database::postgres(module_path!()).await else {
+    let Some(scenario) = Scenario::postgres(module_path!()).await else {
         return;
     };
-    let kernel = db.kernel().await;
+    let (db, kernel, sql) = (&scenario.db, &scenario.kernel, &scenario.sql);
     let runs = db.create_runs(&kernel, "fault-diamond", 200, 5).await;
-    let sql = Sql::connect(&db).await;
     let settings = WorkerSettings::default();
     let workers: Vec<Worker> = (0..2)
         .map(|n| Worker::start(&db, &format!("worker-{n}"), &settings))
@@ -225,20 +207,17 @@ async fn terminated_connections_lose_and_repeat_nothing() {
     }
     nothing_left_over(&sql).await;
     eprintln!("settled {settled_in:?} after the last termination ({terminated} connections cut)");
-    sql.close().await;
-    drop(kernel);
-    db.drop_database().await;
+    scenario.finish().await;
 }
 
 /// A stage that works longer than the stuck-run threshold, under a live lease, is left alone: it
 /// completes on its first attempt and its run is not failed or re-enqueued.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_long_stage_is_never_reaped() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let Some(db) = Database::postgres(module_path!()).await else {
+    let Some(scenario) = Scenario::postgres(module_path!()).await else {
         return;
     };
-    let kernel = db.kernel().await;
+    let (db, kernel, sql) = (&scenario.db, &scenario.kernel, &scenario.sql);
     let settings = WorkerSettings {
         stuck_ms: Some(3_000),
         ..WorkerSettings::default()
@@ -248,7 +227,6 @@ async fn a_healthy_long_stage_is_never_reaped() {
         .create_runs(&kernel, "fault-slow", 1, 6_000)
         .await
         .remove(0);
-    let sql = Sql::connect(&db).await;
     let worker = Worker::start(&db, "patient", &settings);
     all_completed(&sql, 1, Duration::from_secs(60)).await;
     worker.stop().await;
@@ -261,33 +239,23 @@ async fn a_healthy_long_stage_is_never_reaped() {
     assert_eq!(sql.stage(&run, "slow").await.0, "COMPLETED");
     assert_eq!(sql.jobs(&run, "slow").await, [("COMPLETED".to_owned(), 1)]);
     nothing_left_over(&sql).await;
-    sql.close().await;
-    drop(kernel);
-    db.drop_database().await;
+    scenario.finish().await;
 }
 
 /// SIGTERM while a stage runs: the worker lets it finish, records it, and exits 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_stage_finishes_the_stage_and_exits_0() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let Some(db) = Database::postgres(module_path!()).await else {
+    let Some(scenario) = Scenario::postgres(module_path!()).await else {
         return;
     };
-    let kernel = db.kernel().await;
+    let (db, kernel, sql) = (&scenario.db, &scenario.kernel, &scenario.sql);
     let run = db
         .create_runs(&kernel, "fault-slow", 1, 1_500)
         .await
         .remove(0);
-    let sql = Sql::connect(&db).await;
     let worker = Worker::start(&db, "stopping", &WorkerSettings::default());
     let pid = worker.pid;
-    eventually(Duration::from_secs(30), "the stage starting", || async {
-        body_lines(&db.body_log())
-            .iter()
-            .any(|l| l.event == "start")
-            .then_some(())
-    })
-    .await;
+    db.started_in(pid).await;
     worker.sigterm();
     let status = worker.wait(Duration::from_secs(30)).await;
     assert!(
@@ -302,17 +270,14 @@ async fn sigterm_mid_stage_finishes_the_stage_and_exits_0() {
     assert_eq!(sql.stage(&run, "slow").await.0, "COMPLETED");
     assert_eq!(sql.jobs(&run, "slow").await, [("COMPLETED".to_owned(), 1)]);
     assert_eq!(sql.count("workflow_runs", "COMPLETED").await, 1);
-    sql.close().await;
-    drop(kernel);
-    db.drop_database().await;
+    scenario.finish().await;
 }
 
 /// A worker whose heartbeat is too slow for its lease refuses to start, naming both settings (before it
 /// touches the database).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_misconfigured_lease_is_refused_at_start() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let db = Database::sqlite();
+    let db = support::Database::sqlite();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_fault-worker"))
         .args(["--database-url", &db.url, "--worker-id", "careless"])
         .args(["--heartbeat-ms", "5000", "--stale-lease-ms", "6000"])
@@ -336,11 +301,9 @@ async fn a_misconfigured_lease_is_refused_at_start() {
 /// nothing left over, no stall.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_at_concurrency_16_completes() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let db = Database::sqlite();
-    let kernel = db.kernel().await;
+    let scenario = Scenario::sqlite().await;
+    let (db, kernel, sql) = (&scenario.db, &scenario.kernel, &scenario.sql);
     let runs = db.create_runs(&kernel, "fault-diamond", 200, 1).await;
-    let sql = Sql::connect(&db).await;
     let settings = WorkerSettings {
         concurrency: 16,
         ..WorkerSettings::default()
@@ -352,5 +315,5 @@ async fn sqlite_at_concurrency_16_completes() {
     assert_eq!(ends.len(), runs.len() * 4);
     assert!(ends.values().all(|n| *n == 1), "every body ran once");
     nothing_left_over(&sql).await;
-    sql.close().await;
+    scenario.finish().await;
 }

@@ -2,8 +2,11 @@
 
 use super::error::KernelError;
 use super::unit::UnitOfWork;
+use crate::definition::workflow::StageNode;
 use crate::definition::workflow::WorkflowDefinition;
-use crate::ports::{GroupStart, NewStage, RunRecord, Signal, Status, WorkflowEvent};
+use crate::ports::{
+    GroupStart, NewStage, RunRecord, Signal, StageRecord, StageUpdate, Status, WorkflowEvent,
+};
 use serde_json::{Value, json};
 
 /// Which group to prepare, and how.
@@ -78,5 +81,48 @@ impl UnitOfWork<'_> {
             self.signal(Signal::Events);
         }
         Ok(jobs)
+    }
+}
+
+impl UnitOfWork<'_> {
+    /// Marks the stage row of `node` `RUNNING` (`startedAt` now): `existing`, or a new row in run `run_id`
+    /// with `config` (kept as it is if one appeared meanwhile, when `if_absent`).
+    pub(crate) async fn start_stage_row(
+        &mut self,
+        run_id: &str,
+        node: &StageNode,
+        existing: Option<StageRecord>,
+        config: Value,
+        if_absent: bool,
+    ) -> Result<StageRecord, KernelError> {
+        let now = self.now;
+        match existing {
+            Some(stage) => {
+                let update = StageUpdate {
+                    status: Some(Status::Running),
+                    started_at: Some(Some(now)),
+                    ..Default::default()
+                };
+                Ok(self.tx.update_stage(&stage.id, update, None, now).await?)
+            }
+            None => {
+                let new = NewStage {
+                    workflow_run_id: run_id.to_owned(),
+                    stage_id: node.stage.id().to_owned(),
+                    stage_name: node.stage.name().to_owned(),
+                    stage_number: node.stage_number() as i32,
+                    execution_group: node.execution_group as i32,
+                    attempt: 0,
+                    status: Status::Running,
+                    started_at: Some(now),
+                    config: Some(config),
+                };
+                Ok(self
+                    .tx
+                    .insert_stages(vec![new], if_absent, now)
+                    .await?
+                    .remove(0))
+            }
+        }
     }
 }

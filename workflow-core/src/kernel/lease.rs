@@ -10,8 +10,7 @@ use super::execution::{LeasedJob, warn_missing};
 use super::unit::UnitOfWork;
 use crate::definition::workflow::WorkflowDefinition;
 use crate::ports::{
-    ClaimedJob, EventKind, JobClaim, JobEnd, JobRecord, NewStage, RunRecord, StageRecord, Status,
-    StoreError,
+    ClaimedJob, EventKind, JobClaim, JobEnd, JobRecord, RunRecord, StageRecord, Status, StoreError,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -217,27 +216,10 @@ impl Kernel {
                 tracing::info!(job_id = %claimed.job.id, stage_id = %stage.stage_id, "stage already completed");
                 return end(unit, JobEnd::Complete).await;
             }
-            Some(stage) => {
-                let update = crate::ports::StageUpdate {
-                    status: Some(Status::Running),
-                    started_at: Some(Some(now)),
-                    ..Default::default()
-                };
-                unit.tx.update_stage(&stage.id, update, None, now).await?
-            }
-            None => {
-                let new = NewStage {
-                    workflow_run_id: run.id.clone(),
-                    stage_id: node.stage.id().to_owned(),
-                    stage_name: node.stage.name().to_owned(),
-                    stage_number: node.stage_number() as i32,
-                    execution_group: node.execution_group as i32,
-                    attempt: 0,
-                    status: Status::Running,
-                    started_at: Some(now),
-                    config: Some(super::groups::stage_config(&run.config, node.stage.id())),
-                };
-                unit.tx.insert_stages(vec![new], true, now).await?.remove(0)
+            other => {
+                let config = super::groups::stage_config(&run.config, node.stage.id());
+                unit.start_stage_row(&run.id, node, other, config, true)
+                    .await?
             }
         };
         let ids = reads(&definition, node);

@@ -162,3 +162,13 @@ pub struct StaleJobs {
     /// Jobs that had used up their attempts and became `FAILED` (their stages still need failing).
     pub exhausted: Vec<JobRecord>,
 }
+
+/// Whether a claim marks a job's stage `RUNNING`: its run is `RUNNING` and the stage row exists and has not
+/// completed (a duplicate delivery of a finished stage leaves it as it is).
+pub fn claim_starts_stage(
+    run: Option<&super::RunRecord>,
+    stage: Option<&super::StageRecord>,
+) -> bool {
+    run.is_some_and(|r| r.status == super::Status::Running)
+        && stage.is_some_and(|s| s.status != super::Status::Completed)
+}

@@ -28,7 +28,7 @@ pub use events::{EventEnvelope, EventError, EventKind, EventSink, WorkflowEvent}
 pub use executor::{Activity, ActivityExecutor, ActivityResult, LocalExecutor};
 pub use jobs::{
     ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs, SuspendedJobEnd,
-    UnreadableJob,
+    UnreadableJob, claim_starts_stage,
 };
 pub use records::*;
 pub use registry::{Registry, WorkflowRegistry};

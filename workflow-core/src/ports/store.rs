@@ -373,23 +373,13 @@ pub trait Executor: Send {
     /// appends the group's events. Returns the rows with their new job ids.
     async fn start_group(
         &mut self,
-        group: GroupStart,
+        mut group: GroupStart,
         now: DateTime<Utc>,
     ) -> Result<Vec<(StageRecord, Option<String>)>, StoreError> {
         let rows = self
-            .insert_stages(group.stages, group.if_absent, now)
+            .insert_stages(std::mem::take(&mut group.stages), group.if_absent, now)
             .await?;
-        let jobs: Vec<NewJob> = rows
-            .iter()
-            .filter(|row| row.status == Status::Pending)
-            .map(|row| NewJob {
-                workflow_run_id: row.workflow_run_id.clone(),
-                workflow_id: group.workflow_id.clone(),
-                stage_id: row.stage_id.clone(),
-                priority: group.priority,
-                payload: group.payload.clone(),
-            })
-            .collect();
+        let jobs = group.jobs_for(&rows);
         let mut ids = self.enqueue_jobs(jobs, now).await?.into_iter();
         if !group.events.is_empty() {
             self.append_outbox(group.events, now).await?;

@@ -1,7 +1,7 @@
 //! The composite writes of the store port ([`Executor::record_stage`](super::Executor::record_stage),
 //! [`Executor::start_group`](super::Executor::start_group)) and the conventions of stored values.
 
-use super::jobs::{JobEnd, JobLease};
+use super::jobs::{JobEnd, JobLease, NewJob};
 use super::records::*;
 use super::status::Status;
 use serde_json::Value;
@@ -65,4 +65,21 @@ pub fn stage_is_unfinished(status: Status) -> bool {
         status,
         Status::Pending | Status::Running | Status::Suspended
     )
+}
+
+impl GroupStart {
+    /// The jobs of the group's rows that are `PENDING` (rows kept from an interrupted claim may be
+    /// further along), in row order.
+    pub fn jobs_for(&self, rows: &[StageRecord]) -> Vec<NewJob> {
+        rows.iter()
+            .filter(|row| row.status == Status::Pending)
+            .map(|row| NewJob {
+                workflow_run_id: row.workflow_run_id.clone(),
+                workflow_id: self.workflow_id.clone(),
+                stage_id: row.stage_id.clone(),
+                priority: self.priority,
+                payload: self.payload.clone(),
+            })
+            .collect()
+    }
 }

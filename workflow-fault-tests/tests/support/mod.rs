@@ -57,6 +57,17 @@ impl Database {
         }
     }
 
+    /// Waits until a stage body started in the worker process `pid` (at most 30 s).
+    pub async fn started_in(&self, pid: u32) {
+        eventually(Duration::from_secs(30), "the stage starting", || async {
+            body_lines(&self.body_log())
+                .iter()
+                .any(|l| l.event == "start" && l.pid == pid)
+                .then_some(())
+        })
+        .await;
+    }
+
     /// The body log the workers of this test append to.
     pub fn body_log(&self) -> PathBuf {
         self.dir.path().join("bodies.log")
@@ -124,6 +135,51 @@ fn url_with_database(server: &str, database: &str) -> String {
         url.push_str(query);
     }
     url
+}
+
+/// What a fault test works with: its database, a kernel to create runs, a direct connection for checks,
+/// and the guard that runs the fault tests one at a time (the machine is small and the timings of one
+/// should not starve another).
+pub struct Scenario {
+    pub db: Database,
+    pub kernel: Kernel,
+    pub sql: Sql,
+    pub _one: tokio::sync::MutexGuard<'static, ()>,
+}
+
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+impl Scenario {
+    /// A scenario on a fresh PostgreSQL database, or `None` when the PostgreSQL tests are skipped.
+    pub async fn postgres(test: &str) -> Option<Scenario> {
+        let one = ONE_AT_A_TIME.lock().await;
+        let db = Database::postgres(test).await?;
+        Some(Self::over(db, one).await)
+    }
+
+    /// A scenario on a fresh SQLite file.
+    pub async fn sqlite() -> Scenario {
+        let one = ONE_AT_A_TIME.lock().await;
+        Self::over(Database::sqlite(), one).await
+    }
+
+    async fn over(db: Database, one: tokio::sync::MutexGuard<'static, ()>) -> Scenario {
+        let kernel = db.kernel().await;
+        let sql = Sql::connect(&db).await;
+        Scenario {
+            db,
+            kernel,
+            sql,
+            _one: one,
+        }
+    }
+
+    /// Closes the connections and drops the database (after the workers have exited).
+    pub async fn finish(self) {
+        self.sql.close().await;
+        drop(self.kernel);
+        self.db.drop_database().await;
+    }
 }
 
 /// Settings of a worker process (milliseconds).
@@ -260,6 +316,16 @@ where
     }
 }
 
+/// Runs `$body` with `$pool` bound to whichever pool `$sql` holds (the two arms differ only in type).
+macro_rules! on_pool {
+    ($sql:expr, |$pool:ident| $body:expr) => {
+        match $sql {
+            Sql::Postgres($pool) => $body,
+            Sql::Sqlite($pool) => $body,
+        }
+    };
+}
+
 /// A direct connection to the test database, for checks the engine's API does not answer.
 pub enum Sql {
     Postgres(sqlx::PgPool),
@@ -283,10 +349,9 @@ impl Sql {
             "not a table with a status: {table}"
         );
         let sql = format!("SELECT CAST(\"status\" AS TEXT), count(*) FROM \"{table}\" GROUP BY 1");
-        let rows: Vec<(String, i64)> = match self {
-            Sql::Postgres(pool) => sqlx::query_as(AssertSqlSafe(sql)).fetch_all(pool).await,
-            Sql::Sqlite(pool) => sqlx::query_as(AssertSqlSafe(sql)).fetch_all(pool).await,
-        }
+        let rows: Vec<(String, i64)> = on_pool!(self, |pool| sqlx::query_as(AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await)
         .expect("count statuses");
         rows.into_iter().collect()
     }
@@ -300,22 +365,11 @@ impl Sql {
     pub async fn stage(&self, run_id: &str, stage_id: &str) -> (String, i64) {
         let sql = "SELECT CAST(\"status\" AS TEXT), CAST(\"attempt\" AS BIGINT) FROM \"workflow_stages\" \
                    WHERE \"workflowRunId\" = $1 AND \"stageId\" = $2";
-        match self {
-            Sql::Postgres(pool) => {
-                sqlx::query_as(sql)
-                    .bind(run_id)
-                    .bind(stage_id)
-                    .fetch_one(pool)
-                    .await
-            }
-            Sql::Sqlite(pool) => {
-                sqlx::query_as(sql)
-                    .bind(run_id)
-                    .bind(stage_id)
-                    .fetch_one(pool)
-                    .await
-            }
-        }
+        on_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(run_id)
+            .bind(stage_id)
+            .fetch_one(pool)
+            .await)
         .expect("the stage row")
     }
 
@@ -323,44 +377,22 @@ impl Sql {
     pub async fn jobs(&self, run_id: &str, stage_id: &str) -> Vec<(String, i64)> {
         let sql = "SELECT CAST(\"status\" AS TEXT), CAST(\"attempt\" AS BIGINT) FROM \"job_queue\" \
                    WHERE \"workflowRunId\" = $1 AND \"stageId\" = $2";
-        match self {
-            Sql::Postgres(pool) => {
-                sqlx::query_as(sql)
-                    .bind(run_id)
-                    .bind(stage_id)
-                    .fetch_all(pool)
-                    .await
-            }
-            Sql::Sqlite(pool) => {
-                sqlx::query_as(sql)
-                    .bind(run_id)
-                    .bind(stage_id)
-                    .fetch_all(pool)
-                    .await
-            }
-        }
+        on_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(run_id)
+            .bind(stage_id)
+            .fetch_all(pool)
+            .await)
         .expect("the job rows")
     }
 
     /// How many outbox events of `run_id` have `event_type`.
     pub async fn events(&self, run_id: &str, event_type: &str) -> i64 {
         let sql = "SELECT count(*) FROM \"outbox_events\" WHERE \"workflowRunId\" = $1 AND \"eventType\" = $2";
-        match self {
-            Sql::Postgres(pool) => {
-                sqlx::query_scalar(sql)
-                    .bind(run_id)
-                    .bind(event_type)
-                    .fetch_one(pool)
-                    .await
-            }
-            Sql::Sqlite(pool) => {
-                sqlx::query_scalar(sql)
-                    .bind(run_id)
-                    .bind(event_type)
-                    .fetch_one(pool)
-                    .await
-            }
-        }
+        on_pool!(self, |pool| sqlx::query_scalar(sql)
+            .bind(run_id)
+            .bind(event_type)
+            .fetch_one(pool)
+            .await)
         .expect("count events")
     }
 
@@ -368,18 +400,15 @@ impl Sql {
     pub async fn artifacts(&self, run_id: &str) -> Vec<String> {
         let sql =
             "SELECT \"key\" FROM \"workflow_artifacts\" WHERE \"workflowRunId\" = $1 ORDER BY 1";
-        match self {
-            Sql::Postgres(pool) => sqlx::query_scalar(sql).bind(run_id).fetch_all(pool).await,
-            Sql::Sqlite(pool) => sqlx::query_scalar(sql).bind(run_id).fetch_all(pool).await,
-        }
+        on_pool!(self, |pool| sqlx::query_scalar(sql)
+            .bind(run_id)
+            .fetch_all(pool)
+            .await)
         .expect("list artifacts")
     }
 
     /// Closes the connections.
     pub async fn close(self) {
-        match self {
-            Sql::Postgres(pool) => pool.close().await,
-            Sql::Sqlite(pool) => pool.close().await,
-        }
+        on_pool!(self, |pool| pool.close().await)
     }
 }

@@ -3,7 +3,7 @@
 use super::{SqlExecutor, failed};
 use crate::codec::{Json, StatusText, Ts};
 use crate::sql::{Dialect, statements};
-use crate::tables::{Decoded, RUNS, STAGES};
+use crate::tables::{Decoded, RUNS, STAGES, Table};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Postgres, QueryBuilder, Sqlite};
@@ -32,9 +32,53 @@ macro_rules! push_set {
     };
 }
 
+/// `UPDATE "<table>" SET "updatedAt" = <now>, "version" = "version" + 1`, for the caller to add the
+/// columns it sets.
+fn update_head<DB: sqlx::Database>(table: &'static str, now: DateTime<Utc>) -> QueryBuilder<DB>
+where
+    Ts: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut qb = QueryBuilder::<DB>::new(format!("UPDATE \"{table}\" SET \"updatedAt\" = "));
+    qb.push_bind(Ts(now))
+        .push(", \"version\" = \"version\" + 1");
+    qb
+}
+
 macro_rules! runs_ops {
     ($db:ty, $dialect:expr) => {
         impl SqlExecutor<$db> {
+            /// Ends an `UPDATE <table> SET …` with its guard (`id`, and `version` when `expected`) and
+            /// `RETURNING`, runs it, and returns the row, or the error of a guarded update that changed
+            /// no row.
+            async fn guarded_update<T>(
+                &mut self,
+                mut qb: QueryBuilder<$db>,
+                table: &'static Table,
+                entity: &'static str,
+                id: &str,
+                expected: Option<i32>,
+            ) -> Result<T, StoreError>
+            where
+                Decoded<T>: for<'r> sqlx::FromRow<'r, <$db as sqlx::Database>::Row> + Send + Unpin,
+            {
+                qb.push(" WHERE \"id\" = ").push_bind(id);
+                if let Some(version) = expected {
+                    qb.push(" AND \"version\" = ").push_bind(version);
+                }
+                qb.push(" ").push(table.returning($dialect));
+                let row = on!(self, write, |e| qb
+                    .build_query_as::<Decoded<T>>()
+                    .fetch_optional(e)
+                    .await)
+                .map_err(|e| super::store_error(&format!("update a row of {}", table.name), e))?;
+                match row {
+                    Some(row) => Ok(row.0),
+                    None => Err(self
+                        .missing_or_stale(table.name, entity, id, expected)
+                        .await),
+                }
+            }
+
             /// The error of a guarded update that changed no row.
             async fn missing_or_stale(
                 &mut self,
@@ -123,10 +167,7 @@ macro_rules! runs_ops {
                 expected: Option<i32>,
                 now: DateTime<Utc>,
             ) -> Result<RunRecord, StoreError> {
-                let mut qb =
-                    QueryBuilder::<$db>::new("UPDATE \"workflow_runs\" SET \"updatedAt\" = ");
-                qb.push_bind(Ts(now))
-                    .push(", \"version\" = \"version\" + 1");
+                let mut qb = update_head::<$db>("workflow_runs", now);
                 if let Some(status) = update.status {
                     qb.push(", \"status\" = ");
                     push_status!(qb, $dialect, status);
@@ -137,22 +178,8 @@ macro_rules! runs_ops {
                 push_set!(qb, "output", update.output.map(|v| v.map(Json)));
                 push_set!(qb, "totalCost", update.total_cost);
                 push_set!(qb, "totalTokens", update.total_tokens);
-                qb.push(" WHERE \"id\" = ").push_bind(id);
-                if let Some(version) = expected {
-                    qb.push(" AND \"version\" = ").push_bind(version);
-                }
-                qb.push(" ").push(RUNS.returning($dialect));
-                let row = on!(self, write, |e| qb
-                    .build_query_as::<Decoded<RunRecord>>()
-                    .fetch_optional(e)
-                    .await)
-                .map_err(failed("update a run"))?;
-                match row {
-                    Some(run) => Ok(run.0),
-                    None => Err(self
-                        .missing_or_stale("workflow_runs", "WorkflowRun", id, expected)
-                        .await),
-                }
+                self.guarded_update(qb, &RUNS, "WorkflowRun", id, expected)
+                    .await
             }
 
             pub(crate) async fn op_claim_pending_runs(
@@ -237,10 +264,7 @@ macro_rules! runs_ops {
                 expected: Option<i32>,
                 now: DateTime<Utc>,
             ) -> Result<StageRecord, StoreError> {
-                let mut qb =
-                    QueryBuilder::<$db>::new("UPDATE \"workflow_stages\" SET \"updatedAt\" = ");
-                qb.push_bind(Ts(now))
-                    .push(", \"version\" = \"version\" + 1");
+                let mut qb = update_head::<$db>("workflow_stages", now);
                 if let Some(status) = update.status {
                     qb.push(", \"status\" = ");
                     push_status!(qb, $dialect, status);
@@ -264,22 +288,8 @@ macro_rules! runs_ops {
                     update.embedding_info.map(|v| v.map(Json))
                 );
                 push_set!(qb, "errorMessage", update.error_message);
-                qb.push(" WHERE \"id\" = ").push_bind(id);
-                if let Some(version) = expected {
-                    qb.push(" AND \"version\" = ").push_bind(version);
-                }
-                qb.push(" ").push(STAGES.returning($dialect));
-                let row = on!(self, write, |e| qb
-                    .build_query_as::<Decoded<StageRecord>>()
-                    .fetch_optional(e)
-                    .await)
-                .map_err(failed("update a stage row"))?;
-                match row {
-                    Some(stage) => Ok(stage.0),
-                    None => Err(self
-                        .missing_or_stale("workflow_stages", "WorkflowStage", id, expected)
-                        .await),
-                }
+                self.guarded_update(qb, &STAGES, "WorkflowStage", id, expected)
+                    .await
             }
 
             pub(crate) async fn op_get_stage(

@@ -143,24 +143,14 @@ impl SqlExecutor<Sqlite> {
 
     pub(crate) async fn dialect_start_group(
         &mut self,
-        group: GroupStart,
+        mut group: GroupStart,
         now: DateTime<Utc>,
     ) -> Result<Vec<(StageRecord, Option<String>)>, StoreError> {
         let rows = self
-            .dialect_insert_stages(group.stages, group.if_absent, now)
+            .dialect_insert_stages(std::mem::take(&mut group.stages), group.if_absent, now)
             .await?;
         let mut jobs: HashMap<String, String> = HashMap::new();
-        let pending: Vec<NewJob> = rows
-            .iter()
-            .filter(|row| row.status == Status::Pending)
-            .map(|row| NewJob {
-                workflow_run_id: row.workflow_run_id.clone(),
-                workflow_id: group.workflow_id.clone(),
-                stage_id: row.stage_id.clone(),
-                priority: group.priority,
-                payload: group.payload.clone(),
-            })
-            .collect();
+        let pending = group.jobs_for(&rows);
         let stage_ids: Vec<String> = pending.iter().map(|j| j.stage_id.clone()).collect();
         let ids = self.op_insert_jobs(pending, now).await?;
         jobs.extend(stage_ids.into_iter().zip(ids));
@@ -188,10 +178,7 @@ impl SqlExecutor<Sqlite> {
         let stage = self
             .op_get_stage(&job.workflow_run_id, &job.stage_id)
             .await?;
-        let startable = run.as_ref().is_some_and(|r| r.status == Status::Running)
-            && stage
-                .as_ref()
-                .is_some_and(|s| s.status != Status::Completed);
+        let startable = claim_starts_stage(run.as_ref(), stage.as_ref());
         let stage = match stage {
             Some(stage) if startable => {
                 let update = StageUpdate {

@@ -8,7 +8,7 @@ use crate::kernel::dispatch::{Command, Token};
 use crate::kernel::execution::{Execution, Started};
 use crate::kernel::groups::stage_config;
 use crate::kernel::{Kernel, KernelError};
-use crate::ports::{EventKind, IdempotencyAcquire, NewStage, StageUpdate, Status};
+use crate::ports::{EventKind, IdempotencyAcquire, Status};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -194,35 +194,10 @@ impl JobExecute {
                     let output = output.raw(&stage.stage_id).cloned();
                     return Ok(Started::Skip(JobExecuted::completed(output)));
                 }
-                let stage = match existing {
-                    Some(stage) => {
-                        let update = StageUpdate {
-                            status: Some(Status::Running),
-                            started_at: Some(Some(unit.now)),
-                            ..Default::default()
-                        };
-                        unit.tx
-                            .update_stage(&stage.id, update, None, unit.now)
-                            .await?
-                    }
-                    None => {
-                        let new = NewStage {
-                            workflow_run_id: run.id.clone(),
-                            stage_id: node.stage.id().to_owned(),
-                            stage_name: node.stage.name().to_owned(),
-                            stage_number: node.stage_number() as i32,
-                            execution_group: node.execution_group as i32,
-                            attempt: 0,
-                            status: Status::Running,
-                            started_at: Some(unit.now),
-                            config: Some(stage_config(&self.config, &self.stage_id)),
-                        };
-                        unit.tx
-                            .insert_stages(vec![new], false, unit.now)
-                            .await?
-                            .remove(0)
-                    }
-                };
+                let config = stage_config(&self.config, &self.stage_id);
+                let stage = unit
+                    .start_stage_row(&run.id, &node, existing.cloned(), config, false)
+                    .await?;
                 let reads = crate::kernel::context::reads(&definition, &node);
                 let outputs = unit
                     .kernel

@@ -3,7 +3,7 @@
 
 use super::tables::Tables;
 use crate::ports::jobs::{ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs};
-use crate::ports::{StageUpdate, Status, StoreError, SuspendedJobEnd};
+use crate::ports::{StageUpdate, Status, StoreError, SuspendedJobEnd, claim_starts_stage};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -72,10 +72,7 @@ impl Tables {
                 let stage = self
                     .stage_by_key(&job.workflow_run_id, &job.stage_id)
                     .cloned();
-                let startable = run.as_ref().is_some_and(|r| r.status == Status::Running)
-                    && stage
-                        .as_ref()
-                        .is_some_and(|s| s.status != Status::Completed);
+                let startable = claim_starts_stage(run.as_ref(), stage.as_ref());
                 let stage = match stage {
                     Some(stage) if startable => {
                         let update = StageUpdate {
