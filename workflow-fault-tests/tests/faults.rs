@@ -42,18 +42,18 @@ async fn kill_9_mid_stage_is_recovered_and_recorded_once() {
     };
     let (db, kernel, sql) = (&scenario.db, &scenario.kernel, &scenario.sql);
     let run = db
-        .create_runs(&kernel, "fault-slow", 1, 1_500)
+        .create_runs(kernel, "fault-slow", 1, 1_500)
         .await
         .remove(0);
     let settings = WorkerSettings::default();
-    let first = Worker::start(&db, "doomed", &settings);
+    let first = Worker::start(db, "doomed", &settings);
     let first_pid = first.pid;
     db.started_in(first_pid).await;
     first.kill_9().await;
     let killed_at = Instant::now();
 
-    let second = Worker::start(&db, "survivor", &settings);
-    all_completed(&sql, 1, Duration::from_secs(60)).await;
+    let second = Worker::start(db, "survivor", &settings);
+    all_completed(sql, 1, Duration::from_secs(60)).await;
     let recovered_in = killed_at.elapsed();
     second.stop().await;
 
@@ -79,7 +79,7 @@ async fn kill_9_mid_stage_is_recovered_and_recorded_once() {
         recovered_in < Duration::from_secs(30),
         "recovered {recovered_in:?} after the kill (lease 2 s)"
     );
-    nothing_left_over(&sql).await;
+    nothing_left_over(sql).await;
     scenario.finish().await;
 }
 
@@ -100,15 +100,15 @@ async fn four_workers_run_every_stage_once() {
         return;
     };
     let (db, kernel, sql) = (&scenario.db, &scenario.kernel, &scenario.sql);
-    let runs = db.create_runs(&kernel, "fault-diamond", 500, 0).await;
+    let runs = db.create_runs(kernel, "fault-diamond", 500, 0).await;
     let settings = WorkerSettings {
         concurrency: 8,
         ..WorkerSettings::default()
     };
     let workers: Vec<Worker> = (0..4)
-        .map(|n| Worker::start(&db, &format!("worker-{n}"), &settings))
+        .map(|n| Worker::start(db, &format!("worker-{n}"), &settings))
         .collect();
-    all_completed(&sql, runs.len(), Duration::from_secs(240)).await;
+    all_completed(sql, runs.len(), Duration::from_secs(240)).await;
     for worker in workers {
         worker.stop().await;
     }
@@ -127,7 +127,7 @@ async fn four_workers_run_every_stage_once() {
     );
     let pids: HashSet<u32> = lines.iter().map(|l| l.pid).collect();
     assert!(pids.len() > 1, "the work was shared: {pids:?}");
-    nothing_left_over(&sql).await;
+    nothing_left_over(sql).await;
     scenario.finish().await;
 }
 
@@ -140,12 +140,12 @@ async fn terminated_connections_lose_and_repeat_nothing() {
         return;
     };
     let (db, kernel, sql) = (&scenario.db, &scenario.kernel, &scenario.sql);
-    let runs = db.create_runs(&kernel, "fault-diamond", 200, 5).await;
+    let runs = db.create_runs(kernel, "fault-diamond", 200, 5).await;
     let settings = WorkerSettings::default();
     let workers: Vec<Worker> = (0..2)
-        .map(|n| Worker::start(&db, &format!("worker-{n}"), &settings))
+        .map(|n| Worker::start(db, &format!("worker-{n}"), &settings))
         .collect();
-    let Sql::Postgres(pool) = &sql else {
+    let Sql::Postgres(pool) = sql else {
         unreachable!("a PostgreSQL test")
     };
     let mut terminated = 0_i64;
@@ -205,7 +205,7 @@ async fn terminated_connections_lose_and_repeat_nothing() {
             }
         }
     }
-    nothing_left_over(&sql).await;
+    nothing_left_over(sql).await;
     eprintln!("settled {settled_in:?} after the last termination ({terminated} connections cut)");
     scenario.finish().await;
 }
@@ -224,11 +224,11 @@ async fn a_healthy_long_stage_is_never_reaped() {
     };
     // Twice the stuck threshold, with no write to the run in between.
     let run = db
-        .create_runs(&kernel, "fault-slow", 1, 6_000)
+        .create_runs(kernel, "fault-slow", 1, 6_000)
         .await
         .remove(0);
-    let worker = Worker::start(&db, "patient", &settings);
-    all_completed(&sql, 1, Duration::from_secs(60)).await;
+    let worker = Worker::start(db, "patient", &settings);
+    all_completed(sql, 1, Duration::from_secs(60)).await;
     worker.stop().await;
     let lines = body_lines(&db.body_log());
     assert_eq!(
@@ -238,7 +238,7 @@ async fn a_healthy_long_stage_is_never_reaped() {
     );
     assert_eq!(sql.stage(&run, "slow").await.0, "COMPLETED");
     assert_eq!(sql.jobs(&run, "slow").await, [("COMPLETED".to_owned(), 1)]);
-    nothing_left_over(&sql).await;
+    nothing_left_over(sql).await;
     scenario.finish().await;
 }
 
@@ -250,10 +250,10 @@ async fn sigterm_mid_stage_finishes_the_stage_and_exits_0() {
     };
     let (db, kernel, sql) = (&scenario.db, &scenario.kernel, &scenario.sql);
     let run = db
-        .create_runs(&kernel, "fault-slow", 1, 1_500)
+        .create_runs(kernel, "fault-slow", 1, 1_500)
         .await
         .remove(0);
-    let worker = Worker::start(&db, "stopping", &WorkerSettings::default());
+    let worker = Worker::start(db, "stopping", &WorkerSettings::default());
     let pid = worker.pid;
     db.started_in(pid).await;
     worker.sigterm();
@@ -303,17 +303,17 @@ async fn a_misconfigured_lease_is_refused_at_start() {
 async fn sqlite_at_concurrency_16_completes() {
     let scenario = Scenario::sqlite().await;
     let (db, kernel, sql) = (&scenario.db, &scenario.kernel, &scenario.sql);
-    let runs = db.create_runs(&kernel, "fault-diamond", 200, 1).await;
+    let runs = db.create_runs(kernel, "fault-diamond", 200, 1).await;
     let settings = WorkerSettings {
         concurrency: 16,
         ..WorkerSettings::default()
     };
-    let worker = Worker::start(&db, "sqlite-16", &settings);
-    all_completed(&sql, runs.len(), Duration::from_secs(120)).await;
+    let worker = Worker::start(db, "sqlite-16", &settings);
+    all_completed(sql, runs.len(), Duration::from_secs(120)).await;
     worker.stop().await;
     let ends = body_counts(&body_lines(&db.body_log()), "end");
     assert_eq!(ends.len(), runs.len() * 4);
     assert!(ends.values().all(|n| *n == 1), "every body ran once");
-    nothing_left_over(&sql).await;
+    nothing_left_over(sql).await;
     scenario.finish().await;
 }
