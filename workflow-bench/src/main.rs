@@ -4,6 +4,8 @@
 //! cargo run --release -p workflow-bench -- all            # every scenario, 3 repetitions each
 //! cargo run --release -p workflow-bench -- postgres       # one scenario, merged into the saved results
 //! cargo run -p workflow-bench -- all --smoke              # tiny sizes, under a minute (CI)
+//! cargo run -p workflow-bench -- report                   # REPORT.md again from results.json (after
+//!                                                         # editing ANALYSIS.md), nothing measured
 //! ```
 //!
 //! PostgreSQL scenarios use the server of `--database-url` (or `WORKFLOW_BENCH_POSTGRES_URL`,
@@ -62,6 +64,13 @@ enum Command {
     Cost(RunArgs),
     /// 8: the machine's own limit (pgbench one-row INSERTs; a raw SQLite INSERT loop).
     Limit(RunArgs),
+    /// Writes `REPORT.md` again from the saved `results.json`, `baseline.json` and `ANALYSIS.md` of
+    /// `--out` (default `bench/`), measuring nothing.
+    Report {
+        /// The folder of `results.json`; `REPORT.md` is written there.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// A worker process of the multi-process scenarios (started by the benchmark itself).
     #[command(hide = true)]
     Worker {
@@ -117,6 +126,13 @@ async fn main() -> ExitCode {
             worker_id,
             concurrency,
         } => worker::run(&database_url, &worker_id, concurrency).await,
+        Command::Report { out } => match render_saved(&out.unwrap_or_else(default_out_dir)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("workflow-bench: {error}");
+                ExitCode::FAILURE
+            }
+        },
         Command::All(args) => sitting(&Scenario::ALL, args).await,
         Command::Memory(args) => one(Scenario::Memory, args).await,
         Command::Sqlite(args) => one(Scenario::Sqlite, args).await,
@@ -163,7 +179,7 @@ async fn run_sitting(scenarios: &[Scenario], args: RunArgs) -> Result<(), String
     let out_dir = match &args.out {
         Some(dir) => dir.clone(),
         None if args.smoke => scratch.path().join("report"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench"),
+        None => default_out_dir(),
     };
     std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
     let url = args
@@ -219,18 +235,38 @@ async fn run_sitting(scenarios: &[Scenario], args: RunArgs) -> Result<(), String
     }
     results.meta = fresh.meta;
     results.save(&results_path)?;
+    let report = write_report(&out_dir, &results)?;
+    println!("{report}");
+    Ok(())
+}
+
+/// `bench/` of the workspace.
+fn default_out_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench")
+}
+
+/// Renders `REPORT.md` in `out_dir` from `results`, with the `baseline.json` and `ANALYSIS.md` found
+/// there; returns the report.
+fn write_report(out_dir: &Path, results: &Results) -> Result<String, String> {
     let baseline = Results::load(&out_dir.join("baseline.json"))?;
     let analysis = std::fs::read_to_string(out_dir.join("ANALYSIS.md")).ok();
-    let report = report::render(&results, baseline.as_ref(), analysis.as_deref());
+    let report = report::render(results, baseline.as_ref(), analysis.as_deref());
     let report_path = out_dir.join("REPORT.md");
     std::fs::write(&report_path, &report).map_err(|e| format!("{}: {e}", report_path.display()))?;
-    println!("{report}");
-    eprintln!(
-        "wrote {} and {}",
-        report_path.display(),
-        results_path.display()
-    );
-    Ok(())
+    eprintln!("wrote {}", report_path.display());
+    Ok(report)
+}
+
+/// The `report` command: `REPORT.md` again from the saved results of `out_dir`.
+fn render_saved(out_dir: &Path) -> Result<(), String> {
+    let results_path = out_dir.join("results.json");
+    let results = Results::load(&results_path)?.ok_or_else(|| {
+        format!(
+            "{}: no saved results to report (run a scenario first)",
+            results_path.display()
+        )
+    })?;
+    write_report(out_dir, &results).map(drop)
 }
 
 /// Facts about the machine and the sitting.

@@ -97,7 +97,7 @@ pub fn render(results: &Results, baseline: Option<&Results>, analysis: Option<&s
         if before.is_some() { " before |" } else { "" },
         if before.is_some() { "---|" } else { "" }
     );
-    for (index, check) in targets::check(results).iter().enumerate() {
+    for check in &targets::check(results) {
         let status = match check.met {
             Some(true) => "met",
             Some(false) => "**missed**",
@@ -106,8 +106,7 @@ pub fn render(results: &Results, baseline: Option<&Results>, analysis: Option<&s
         let earlier = before.as_ref().map_or(String::new(), |checks| {
             let measured = checks
                 .iter()
-                .find(|c| c.target == check.target)
-                .or_else(|| checks.get(index).filter(|c| c.target == check.target))
+                .find(|c| c.key == check.key)
                 .map_or("–", |c| c.measured.as_str());
             format!(" {measured} |")
         });

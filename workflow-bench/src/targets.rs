@@ -6,6 +6,8 @@ use crate::scenarios::{cost, limit, memory_rss};
 
 /// A target and how its figure compares.
 pub struct Check {
+    /// What identifies the target across sittings (its wording may carry a figure of the sitting).
+    pub key: String,
     /// What is wanted.
     pub target: String,
     /// What was measured.
@@ -49,8 +51,9 @@ fn bound(
 /// Every target, checked.
 pub fn check(results: &Results) -> Vec<Check> {
     let mut checks = Vec::new();
-    let mut add = |target: String, (measured, met): (String, Option<bool>)| {
+    let mut add_keyed = |key: String, target: String, (measured, met): (String, Option<bool>)| {
         checks.push(Check {
+            key,
             target,
             measured,
             met,
@@ -65,7 +68,8 @@ pub fn check(results: &Results) -> Vec<Check> {
         .filter(|id| id.starts_with("pg.c16") || id.starts_with("pg.c64") || id.starts_with("pg.p"))
     {
         let floor = pgbench.map_or(2_000.0, |tps| (tps * 0.2).max(2_000.0));
-        add(
+        add_keyed(
+            id.clone(),
             format!(
                 "PostgreSQL `{id}` ≥ max(0.2 × pgbench, 2,000) = {} stage exec/s",
                 format_number(floor, 0)
@@ -73,6 +77,7 @@ pub fn check(results: &Results) -> Vec<Check> {
             bound(results, id, true, floor, "/s"),
         );
     }
+    let mut add = |target: String, result| add_keyed(target.clone(), target, result);
     add(
         "≤ 2 commits per stage execution (PostgreSQL)".into(),
         bound(results, cost::COMMITS, false, 2.0, ""),
