@@ -3,6 +3,11 @@
 //! transaction, records the idempotency key, runs the command, appends its events to the outbox, commits
 //! and then wakes whoever waits for the work it made.
 //!
+//! Jobs run outside the commands, on the stage hot path: [`Kernel::lease_jobs`] claims up to a worker's free
+//! slots in one transaction, and [`Kernel::execute_then_lease`] runs a stage body with no transaction open,
+//! then records its outcome, the job's end, the run's transition and the lease of the next job for the same
+//! slot in one transaction. Hosts ([`crate::hosts`]) drive both.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use workflow_core::kernel::{Kernel, RunCreate};
