@@ -141,6 +141,22 @@ pub fn explain(sql: &str) -> &'static str {
             "UPDATE \"job_queue\" SET \"status\" = 'COMPLETED'",
             "completes the job",
         ),
+        (
+            "WITH \"picked\" AS (SELECT \"id\" FROM \"job_queue\"",
+            "leases jobs, starts their stages, returns them with their run (the hand-off, or a lease)",
+        ),
+        (
+            "WITH \"job\" AS (UPDATE \"job_queue\"",
+            "records the outcome: ends the job (fenced), stores the output, writes the stage and its events",
+        ),
+        (
+            "WITH \"inserted\" AS (INSERT INTO \"workflow_stages\"",
+            "starts the next group: its stage rows, jobs and events",
+        ),
+        (
+            "SELECT \"key\", \"data\" FROM \"workflow_artifacts\"",
+            "reads the outputs the leased stage declared (one query)",
+        ),
         ("UPDATE \"job_queue\" SET \"lockedAt\"", "heartbeat"),
         (
             "UPDATE \"job_queue\" SET \"status\" = 'PENDING'",
@@ -170,6 +186,10 @@ pub fn explain(sql: &str) -> &'static str {
         (
             "SELECT … FROM \"workflow_runs\" WHERE \"status\" = 'RUNNING'",
             "finds stuck runs (maintenance)",
+        ),
+        (
+            "SELECT … FROM \"workflow_runs\" WHERE \"id\" = $1 FOR UPDATE",
+            "locks the run and its outbox sequence for the recording transaction",
         ),
         ("SELECT … FROM \"workflow_runs\"", "reads the run"),
         (
