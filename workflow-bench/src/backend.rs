@@ -7,8 +7,8 @@ use std::sync::Arc;
 use workflow_core::events::TracingEventSink;
 use workflow_core::kernel::Kernel;
 use workflow_core::ports::{EventSink, Status};
-use workflow_core::testing::InMemoryStore;
 use workflow_prisma_compat::{PgStore, SqliteStore};
+use workflow_testing::InMemoryStore;
 
 /// Which database a latency measurement runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

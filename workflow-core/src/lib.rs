@@ -38,8 +38,9 @@
 //! assert_eq!(Summarizer::definition().execution_plan(), [["extract-text"], ["summarize"]]);
 //! ```
 //!
-//! Modules: [`definition`] (stages, workflows, contexts, presets), [`ports`] (storage traits), and, with
-//! the `testing` feature, [`testing`] (in-memory adapters and stage test helpers).
+//! Modules: [`definition`] (stages, workflows, contexts, presets), [`kernel`] (the commands and the stage
+//! hot path), [`hosts`] (worker and serverless), [`ports`] (storage and other traits). The in-memory
+//! adapters, `FakeClock`, `StageRun` and the conformance suite are in the `workflow-testing` crate.
 
 // Lets the macro expansions (`::workflow_core::…`) resolve inside this crate, including its unit tests.
 extern crate self as workflow_core;
@@ -53,8 +54,6 @@ pub mod ids;
 pub mod kernel;
 pub mod ports;
 pub mod prelude;
-#[cfg(feature = "testing")]
-pub mod testing;
 pub mod time;
 
 #[doc(hidden)]

@@ -2,8 +2,9 @@
 //! release.
 
 pub use crate::definition::checks::{
-    ContextInput, FirstInputMatches, InWorkflow, InputKind, InputMatches, Requires, Succ,
-    TypedInput, Upstream, Zero, assert_first_input, assert_input, str_eq,
+    ContextInput, FirstInputMatches, InWorkflow, InputKind, InputMatches, Member, Requires,
+    StageConfigData, StageInputData, StageOutputData, StageStateData, Succ, TypedInput, Upstream,
+    Zero, assert_first_input, assert_input, str_eq,
 };
 pub use crate::definition::context::{CheckContext, StageContext};
 pub use crate::definition::dyn_stage::StageHandle;

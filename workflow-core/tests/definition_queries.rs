@@ -172,6 +172,33 @@ fn validate_config_reports_every_stage_with_its_field_path() {
     );
 }
 
+/// Every bad field of one stage is reported (not only serde's first), and so is every key the config type
+/// does not have: a misspelled key would otherwise be ignored and its default used silently.
+#[test]
+fn validate_config_reports_every_field_and_every_unknown_key() {
+    let definition = Processor::definition();
+    let errors = definition
+        .validate_config(&json!({
+            "extract-text": { "maxLenght": 10, "maxLength": "long", "language": 7 },
+            "summarize": { "temperature": 0.5, "model": "m", "topP": 1 },
+            "publish": { "apiKey": 3, "retries": "x", "extra": true }
+        }))
+        .unwrap_err();
+    let rendered: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        rendered,
+        [
+            "extract-text: Config validation failed: at `maxLenght`: unknown field, expected one of `language`, `maxLength`",
+            "extract-text: Config validation failed: at `language`: invalid type: integer `7`, expected a string",
+            "extract-text: Config validation failed: at `maxLength`: invalid type: string \"long\", expected usize",
+            "summarize: Config validation failed: at `topP`: unknown field, expected one of `maxTokens`, `model`, `temperature`",
+            "publish: Config validation failed: at `extra`: unknown field, expected one of `apiKey`, `retries`",
+            "publish: Config validation failed: at `apiKey`: invalid type: integer `3`, expected a string",
+            "publish: Config validation failed: at `retries`: invalid type: string \"x\", expected u8",
+        ]
+    );
+}
+
 #[test]
 fn workflow_input_is_validated_with_the_field_path() {
     let definition = Processor::definition();

@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use workflow_core::prelude::*;
-use workflow_core::testing::{InMemoryBlobStore, StageRun};
 use workflow_core::{
     CheckOutcome, Recorder, StageEnv, StageHandle, StageRunInfo, StageStorage, StepOutcome,
 };
+use workflow_testing::{InMemoryBlobStore, StageRun};
 
 #[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 struct Doc {

@@ -8,8 +8,8 @@ use serde_json::json;
 use std::time::Duration;
 use workflow_core::hosts::{HostConfig, WorkerHost};
 use workflow_core::ports::Status;
-use workflow_core::testing::conformance::fixtures::wait_until_gated;
-use workflow_core::testing::conformance::{Harness, InMemoryBackend};
+use workflow_testing::conformance::fixtures::wait_until_gated;
+use workflow_testing::conformance::{Harness, InMemoryBackend};
 
 fn sigterm() {
     let status = std::process::Command::new("kill")

@@ -7,8 +7,8 @@ use serde_json::json;
 use std::time::Duration;
 use workflow_core::hosts::{HostConfig, WorkerHost};
 use workflow_core::ports::Status;
-use workflow_core::testing::conformance::fixtures::{release_gate, wait_until_gated};
-use workflow_core::testing::conformance::{Harness, InMemoryBackend};
+use workflow_testing::conformance::fixtures::{release_gate, wait_until_gated};
+use workflow_testing::conformance::{Harness, InMemoryBackend};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_worker_after_in_flight_stages_finish() {

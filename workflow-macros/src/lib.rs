@@ -38,7 +38,7 @@ use proc_macro::TokenStream;
 ///
 /// ```
 /// use workflow_core::prelude::*;
-/// use workflow_core::testing::StageRun;
+/// use workflow_testing::StageRun;
 ///
 /// #[derive(Serialize, Deserialize, JsonSchema)]
 /// pub struct Doc { pub text: String }

@@ -21,6 +21,11 @@
 //! # let _ = kernel; Ok(()) }
 //! ```
 
+#[cfg(not(any(feature = "postgres", feature = "sqlite")))]
+compile_error!(
+    "workflow-prisma-compat needs at least one of its features `postgres` and `sqlite` (both are default features)"
+);
+
 mod codec;
 mod exec;
 pub mod migrate;
@@ -30,7 +35,11 @@ mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use store::{ConnectError, Opened, PgStore, SqlStore, SqliteStore, open};
+#[cfg(feature = "postgres")]
+pub use store::PgStore;
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
+pub use store::{ConnectError, Opened, SqlStore, open};
 
 /// The URL without the password of its user info (for messages).
 pub fn store_url(url: &str) -> String {

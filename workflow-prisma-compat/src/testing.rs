@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
-use workflow_core::testing::conformance::{Backend, BackendFactory};
+use workflow_testing::conformance::{Backend, BackendFactory};
 
 /// The environment variable holding the PostgreSQL URL tests use.
 pub const POSTGRES_URL_VAR: &str = "WORKFLOW_TEST_POSTGRES_URL";
@@ -95,6 +95,37 @@ impl PostgresBackend {
     /// # Panics
     /// If PostgreSQL cannot be reached (the tests fail rather than skip once a URL is given).
     pub async fn store(&self) -> PgStore {
+        let schema = self.new_schema().await;
+        let options = PgConnectOptions::from_str(&self.url)
+            .expect("a valid URL")
+            .options([("search_path", schema.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .expect("connect to the test schema");
+        PgStore::migrated(pool, &self.url)
+            .await
+            .expect("migrate the test schema")
+    }
+
+    /// A URL of the test database whose connections use a new, empty schema (`options[search_path]=…`),
+    /// dropped with the others at cleanup; `extra` query parameters are appended (`"sslmode=require"`).
+    ///
+    /// # Panics
+    /// If PostgreSQL cannot be reached.
+    pub async fn schema_url(&self, extra: &str) -> String {
+        let schema = self.new_schema().await;
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        let mut url = format!("{}{separator}options[search_path]={schema}", self.url);
+        if !extra.is_empty() {
+            url.push('&');
+            url.push_str(extra);
+        }
+        url
+    }
+
+    async fn new_schema(&self) -> String {
         let schema = format!("wf_test_{}", uuid::Uuid::new_v4().simple());
         let admin = sqlx::PgPool::connect(&self.url).await.unwrap_or_else(|e| {
             panic!(
@@ -111,17 +142,7 @@ impl PostgresBackend {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(schema.clone());
-        let options = PgConnectOptions::from_str(&self.url)
-            .expect("a valid URL")
-            .options([("search_path", schema.as_str())]);
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .expect("connect to the test schema");
-        PgStore::migrated(pool, &self.url)
-            .await
-            .expect("migrate the test schema")
+        schema
     }
 }
 

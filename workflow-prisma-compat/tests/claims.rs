@@ -31,7 +31,7 @@ async fn postgres_claims_use_the_status_index() {
     let plan = postgres_job_claim_plan(&store).await;
     assert!(plan.contains("job_queue_status_priority_idx"), "{plan}");
     assert!(!plan.contains("Seq Scan on job_queue"), "{plan}");
-    workflow_core::testing::conformance::BackendFactory::cleanup(&backend).await;
+    workflow_testing::conformance::BackendFactory::cleanup(&backend).await;
 }
 
 #[tokio::test]

@@ -4,4 +4,4 @@
 
 use workflow_prisma_compat::testing::PostgresBackend;
 
-workflow_core::conformance_suite!(optional: PostgresBackend::from_env(module_path!()));
+workflow_testing::conformance_suite!(optional: PostgresBackend::from_env(module_path!()));

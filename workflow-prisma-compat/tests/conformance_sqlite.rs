@@ -2,4 +2,4 @@
 
 use workflow_prisma_compat::testing::SqliteBackend;
 
-workflow_core::conformance_suite!(SqliteBackend::new());
+workflow_testing::conformance_suite!(SqliteBackend::new());

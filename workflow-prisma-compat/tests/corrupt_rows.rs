@@ -8,7 +8,7 @@ use std::time::Duration;
 use workflow_core::hosts::{HostConfig, JobRunOutcome, WaitOptions, WorkerHost};
 use workflow_core::kernel::RunCreate;
 use workflow_core::ports::{RunFilter, Status, StoreError};
-use workflow_core::testing::conformance::{Backend, Harness, fixtures};
+use workflow_testing::conformance::{Backend, Harness, fixtures};
 
 #[tokio::test]
 async fn corrupt_rows_are_named_and_isolated() {

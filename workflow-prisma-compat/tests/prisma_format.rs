@@ -8,7 +8,7 @@ use sqlx::Row;
 use std::sync::Arc;
 use workflow_core::kernel::{RunClaimPending, RunCreate};
 use workflow_core::ports::{Status, Store};
-use workflow_core::testing::FakeClock;
+use workflow_testing::FakeClock;
 
 fn is_cuid(id: &str) -> bool {
     id.len() == 25

@@ -142,5 +142,5 @@ async fn postgres_schema_equals_the_reference() {
     assert!(ours.iter().any(|line| line.starts_with("workflow_runs.createdAt timestamp without time zone timestamp null=NO default=CURRENT_TIMESTAMP precision=3")));
     assert!(ours.iter().any(|line| line.contains("workflow_stages_workflowRunId_fkey: FOREIGN KEY (\"workflowRunId\") REFERENCES workflow_runs(id) ON UPDATE CASCADE ON DELETE CASCADE")));
     assert_eq!(ours, expected);
-    workflow_core::testing::conformance::BackendFactory::cleanup(&backend).await;
+    workflow_testing::conformance::BackendFactory::cleanup(&backend).await;
 }

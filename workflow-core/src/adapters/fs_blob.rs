@@ -93,29 +93,34 @@ fn walk(root: &Path, dir: &Path, keys: &mut Vec<String>) -> std::io::Result<()> 
     Ok(())
 }
 
+/// Runs blocking file I/O on tokio's blocking pool (what `tokio::fs` does, without its feature).
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::backend("blob file I/O", e))?
+}
+
 #[async_trait]
 impl BlobStore for FsBlobStore {
     async fn put(&self, key: &str, value: &Value) -> Result<(), StoreError> {
         let path = self.path(key)?;
-        let dir = path
-            .parent()
-            .expect("a blob path has a parent")
-            .to_path_buf();
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(io(format!("create {}", dir.display())))?;
-        let temp = dir.join(format!(".{}.tmp", crate::ids::uuid()));
-        tokio::fs::write(&temp, value.to_string())
-            .await
-            .map_err(io(format!("write {}", temp.display())))?;
-        tokio::fs::rename(&temp, &path)
-            .await
-            .map_err(io(format!("move a blob to {}", path.display())))
+        let text = value.to_string();
+        blocking(move || {
+            let dir = path.parent().expect("a blob path has a parent");
+            std::fs::create_dir_all(dir).map_err(io(format!("create {}", dir.display())))?;
+            let temp = dir.join(format!(".{}.tmp", crate::ids::uuid()));
+            std::fs::write(&temp, text).map_err(io(format!("write {}", temp.display())))?;
+            std::fs::rename(&temp, &path).map_err(io(format!("move a blob to {}", path.display())))
+        })
+        .await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Value>, StoreError> {
         let path = self.path(key)?;
-        match tokio::fs::read(&path).await {
+        let key = key.to_owned();
+        blocking(move || match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
                 StoreError::backend(
                     format!("read blob {key}"),
@@ -127,24 +132,25 @@ impl BlobStore for FsBlobStore {
                 format!("read {}", path.display()),
                 error,
             )),
-        }
+        })
+        .await
     }
 
     async fn has(&self, key: &str) -> Result<bool, StoreError> {
-        Ok(tokio::fs::try_exists(self.path(key)?)
-            .await
-            .unwrap_or(false))
+        let path = self.path(key)?;
+        blocking(move || Ok(std::fs::exists(&path).unwrap_or(false))).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         let path = self.path(key)?;
-        match tokio::fs::remove_file(&path).await {
+        blocking(move || match std::fs::remove_file(&path) {
             Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(StoreError::backend(
                 format!("delete {}", path.display()),
                 error,
             )),
             _ => Ok(()),
-        }
+        })
+        .await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {

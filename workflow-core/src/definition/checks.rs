@@ -7,7 +7,7 @@
 //! - `workflow!` emits `impl InWorkflow<W> for Stage { type Group = .. }` per stage (the group as a type-level
 //!   number) and calls every check fn, spanned at the stage's name inside the macro.
 
-use super::stage::Stage;
+use super::stage::{Stage, StageData};
 use std::marker::PhantomData;
 
 /// Type-level zero: the first execution group.
@@ -25,6 +25,19 @@ pub trait InWorkflow<W> {
     /// The execution group, as [`Zero`] / [`Succ`].
     type Group;
 }
+
+/// Stage `Self`, which stage `Consumer` requires, is a stage of workflow `W`. Checked beside [`Upstream`]
+/// so that a required stage missing from the workflow gets its own message (rustc then reports only this
+/// one: `Upstream` cannot hold either).
+#[diagnostic::on_unimplemented(
+    message = "stage `{Consumer}` requires stage `{Self}`, which is not in workflow `{W}`",
+    label = "`{Consumer}` reads the output of `{Self}`, which `{W}` never runs",
+    note = "add `{Self}` to an earlier group of the `workflow!`, or read it with `ctx.optional::<{Self}>()` if the stage can do without it"
+)]
+pub trait Member<Consumer, W> {}
+
+#[diagnostic::do_not_recommend]
+impl<D: InWorkflow<W>, C, W> Member<C, W> for D {}
 
 /// Stage `Self` runs in an earlier group than stage `Consumer` of workflow `W`.
 #[diagnostic::on_unimplemented(
@@ -50,6 +63,47 @@ where
     note = "`#[stage]` declares every `ctx.require::<S>()` written in the stage fn; for reads it cannot see (in helper fns or other macros) add `#[stage(deps = [..])]`"
 )]
 pub trait Requires<Dep> {}
+
+/// `Self` is the output type of stage `S`: stage data (serde + schemars). `#[stage]` checks it so that the
+/// first error names the stage.
+#[diagnostic::on_unimplemented(
+    message = "the output type `{Self}` of stage `{S}` cannot be stored: it must implement `Serialize`, `Deserialize` and `JsonSchema`",
+    label = "`{Self}` is not stage data",
+    note = "add `#[derive(Serialize, Deserialize, JsonSchema)]` to `{Self}` (the derives are in `workflow_core::prelude`; your crate needs `serde` with the `derive` feature and `schemars` as dependencies)"
+)]
+pub trait StageOutputData<S> {}
+#[diagnostic::do_not_recommend]
+impl<T: StageData, S> StageOutputData<S> for T {}
+
+/// `Self` is the input type of stage `S`: stage data (serde + schemars).
+#[diagnostic::on_unimplemented(
+    message = "the input type `{Self}` of stage `{S}` cannot be stored: it must implement `Serialize`, `Deserialize` and `JsonSchema`",
+    label = "`{Self}` is not stage data",
+    note = "add `#[derive(Serialize, Deserialize, JsonSchema)]` to `{Self}` (the derives are in `workflow_core::prelude`; your crate needs `serde` with the `derive` feature and `schemars` as dependencies)"
+)]
+pub trait StageInputData<S> {}
+#[diagnostic::do_not_recommend]
+impl<T: StageData, S> StageInputData<S> for T {}
+
+/// `Self` is the config type of stage `S`: stage data (serde + schemars).
+#[diagnostic::on_unimplemented(
+    message = "the config type `{Self}` of stage `{S}` cannot be read from a run config: it must implement `Serialize`, `Deserialize` and `JsonSchema`",
+    label = "`{Self}` is not stage data",
+    note = "add `#[derive(Serialize, Deserialize, JsonSchema)]` to `{Self}`, and `#[serde(default)]` with a `Default` impl if every field has a default (the derives are in `workflow_core::prelude`)"
+)]
+pub trait StageConfigData<S> {}
+#[diagnostic::do_not_recommend]
+impl<T: StageData, S> StageConfigData<S> for T {}
+
+/// `Self` is the suspended-state type of async-batch stage `S`: stage data (serde + schemars).
+#[diagnostic::on_unimplemented(
+    message = "the suspended-state type `{Self}` of stage `{S}` cannot be stored: it must implement `Serialize`, `Deserialize` and `JsonSchema`",
+    label = "`{Self}` is not stage data",
+    note = "add `#[derive(Serialize, Deserialize, JsonSchema)]` to `{Self}` (the derives are in `workflow_core::prelude`)"
+)]
+pub trait StageStateData<S> {}
+#[diagnostic::do_not_recommend]
+impl<T: StageData, S> StageStateData<S> for T {}
 
 /// Marker: the stage's input must equal the previous group's output.
 pub struct TypedInput;

@@ -37,8 +37,8 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-/// Validates `config` against every stage; collects one error per stage whose entry does not decode, and
-/// one per key that names no stage.
+/// Validates `config` against every stage; collects every problem of every stage's entry (each field that
+/// does not decode, each key its config type does not have), and one error per key that names no stage.
 pub(crate) fn validate(stages: &[&StageHandle], config: &Value) -> Result<(), ConfigErrors> {
     let empty = Map::new();
     let entries = match config {
@@ -62,7 +62,7 @@ pub(crate) fn validate(stages: &[&StageHandle], config: &Value) -> Result<(), Co
         } else {
             entry.clone()
         };
-        if let Err(message) = stage.parse_config(&entry) {
+        for message in super::config_check::problems(stage, &entry) {
             errors.push(ConfigError {
                 stage_id: stage.id().to_owned(),
                 message,

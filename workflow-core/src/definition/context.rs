@@ -221,8 +221,10 @@ impl StageEnv {
         self.recorder.progress(update);
     }
 
-    /// Decodes the resume state as `T` once, before the stage body runs.
-    pub(crate) fn prepare_resume_state<T: DeserializeOwned + Send + Sync + 'static>(
+    /// Decodes the resume state as `T` once, before the stage body runs (the kernel and `StageRun` call
+    /// it; stage code never needs to).
+    #[doc(hidden)]
+    pub fn prepare_resume_state<T: DeserializeOwned + Send + Sync + 'static>(
         &self,
     ) -> Result<(), String> {
         if let Some(raw) = &self.resume_state {

@@ -2,6 +2,7 @@
 
 pub mod checks;
 pub mod config;
+mod config_check;
 pub mod context;
 pub mod dyn_stage;
 pub mod error;

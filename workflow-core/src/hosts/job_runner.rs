@@ -5,7 +5,9 @@
 use super::config::HostConfig;
 use crate::kernel::{ExecuteOptions, JobOutcome, Kernel, LeasedJob};
 use crate::ports::{JobLease, Signal};
+use futures::future::{self, Either};
 use serde::{Deserialize, Serialize};
+use std::pin::pin;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -106,10 +108,19 @@ pub(crate) async fn execute_job_then(
     let options = ExecuteOptions {
         retry: config.retry.clone(),
     };
-    let result = tokio::select! {
-        result = kernel.execute_then_lease(job, &options, &config.worker_id, lease_next, stopping) => Ok(result),
-        Ok(()) = lost => Err(None),
-        () = hard_stop.cancelled() => Err(Some(())),
+    // The lease lost (the heartbeat's sender fired; a dropped sender is no loss) or the hard stop.
+    let lost = async {
+        if lost.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let (lost, hard_stopped) = (pin!(lost), pin!(hard_stop.cancelled()));
+    let execution =
+        pin!(kernel.execute_then_lease(job, &options, &config.worker_id, lease_next, stopping));
+    let result = match future::select(execution, future::select(lost, hard_stopped)).await {
+        Either::Left((result, _)) => Ok(result),
+        Either::Right((Either::Left(_), _)) => Err(None),
+        Either::Right((Either::Right(_), _)) => Err(Some(())),
     };
     let mut next = Vec::new();
     let run = match result {

@@ -27,25 +27,27 @@ impl WorkerHost {
         wait: Duration,
     ) -> bool {
         let kernel = &self.inner.kernel;
-        tokio::select! {
-            () = stop.cancelled() => false,
-            () = async {
-                match signal {
-                    Some(signal) => kernel.wait(signal, wait).await,
-                    None => tokio::time::sleep(wait).await,
-                }
-            } => true,
-        }
+        stop.run_until_cancelled(async {
+            match signal {
+                Some(signal) => kernel.wait(signal, wait).await,
+                None => tokio::time::sleep(wait).await,
+            }
+        })
+        .await
+        .is_some()
     }
 
     pub(super) async fn job_loop(self, stop: CancellationToken, jobs: TaskTracker) {
         let config = &self.inner.config;
         let slots = Arc::new(Semaphore::new(config.concurrency));
         loop {
-            let first = tokio::select! {
-                permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-                () = stop.cancelled() => return,
+            let Some(first) = stop
+                .run_until_cancelled(slots.clone().acquire_owned())
+                .await
+            else {
+                return;
             };
+            let first = first.expect("the semaphore is never closed");
             let mut permits = vec![first];
             while let Ok(permit) = slots.clone().try_acquire_owned() {
                 permits.push(permit);

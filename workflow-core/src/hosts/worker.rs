@@ -6,7 +6,9 @@
 
 use super::config::{HostConfig, HostConfigError};
 use crate::kernel::Kernel;
+use futures::future::{self, Either};
 use serde::{Deserialize, Serialize};
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -146,13 +148,13 @@ impl WorkerHost {
         running.jobs.close();
         let hard_stop = self.hard_stop_token().clone();
         let grace = self.inner.config.shutdown_grace;
-        tokio::select! {
-            () = running.jobs.wait() => {}
-            () = tokio::time::sleep(grace) => {
-                tracing::warn!(worker_id = %self.inner.config.worker_id, ?grace, "shutdown grace ran out; ending in-flight stages as retryable failures");
-                hard_stop.cancel();
-            }
-            () = hard_stop.cancelled() => {}
+        let (finished, hard_stopped) = (pin!(running.jobs.wait()), pin!(hard_stop.cancelled()));
+        if tokio::time::timeout(grace, future::select(finished, hard_stopped))
+            .await
+            .is_err()
+        {
+            tracing::warn!(worker_id = %self.inner.config.worker_id, ?grace, "shutdown grace ran out; ending in-flight stages as retryable failures");
+            hard_stop.cancel();
         }
         running.jobs.wait().await;
         tracing::info!(worker_id = %self.inner.config.worker_id, "worker stopped");
@@ -186,13 +188,11 @@ impl WorkerHost {
     pub async fn run_until_signal(&self) -> Result<(), HostConfigError> {
         self.start().await?;
         shutdown_signal().await;
-        let stopping = self.stop();
-        tokio::pin!(stopping);
-        tokio::select! {
-            _ = &mut stopping => return Ok(()),
-            () = shutdown_signal() => self.stop_now(),
+        let mut stopping = pin!(self.stop());
+        if let Either::Right(_) = future::select(stopping.as_mut(), pin!(shutdown_signal())).await {
+            self.stop_now();
+            stopping.await;
         }
-        stopping.await;
         Ok(())
     }
 
@@ -236,8 +236,8 @@ pub async fn shutdown_signal() {
     };
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => tracing::info!("SIGINT received, shutting down"),
-        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    match future::select(pin!(interrupt), pin!(terminate)).await {
+        Either::Left(_) => tracing::info!("SIGINT received, shutting down"),
+        Either::Right(_) => tracing::info!("SIGTERM received, shutting down"),
     }
 }

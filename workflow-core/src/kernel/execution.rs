@@ -63,7 +63,7 @@ impl LeasedJob {
 
     /// Replaces the run config the job carries (`payload.config`), as another engine might have written
     /// it (tests of config handling).
-    #[cfg(feature = "testing")]
+    #[doc(hidden)]
     pub fn override_run_config(&mut self, config: Value) {
         self.job.payload = serde_json::json!({ "config": config });
     }

@@ -13,7 +13,7 @@
 //! use workflow_core::kernel::{Kernel, RunCreate};
 //! use workflow_core::ports::Registry;
 //! use workflow_core::prelude::*;
-//! use workflow_core::testing::InMemoryStore;
+//! use workflow_testing::InMemoryStore;
 //!
 //! #[stage]
 //! async fn double(input: u32) -> Result<u32, StageError> { Ok(input * 2) }

@@ -1,5 +1,5 @@
 //! Ports: the traits through which the engine reaches the outside world. Adapters implement them
-//! (in-memory ones in [`crate::testing`], SQL ones in `workflow-prisma-compat`).
+//! (in-memory ones in the `workflow-testing` crate, SQL ones in `workflow-prisma-compat`).
 //!
 //! - [`Store`]: runs, stages, jobs, logs, annotations, the outbox, idempotency keys and blobs, with
 //!   transactions ([`Tx`]) and autocommit [`Executor`]s.

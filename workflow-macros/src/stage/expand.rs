@@ -2,7 +2,7 @@
 //! do), so the name used in `workflow!` is the one used in `ctx.require::<_>()`. A braced struct lives only in
 //! the type namespace: the fn stays callable under its name and `let name = ..` still binds a variable.
 //! The struct implements `Stage`, `Requires<Dep>` for every dependency, and gets a hidden check fn whose
-//! bounds (`Dep: Upstream<Self, W>`) are spanned at the user's `ctx.require::<Dep>()` tokens.
+//! bounds (`Dep: Member<Self, W> + Upstream<Self, W>`) are spanned at the user's `ctx.require::<Dep>()` tokens.
 
 //! Generated code names only `::workflow_core::__private::…` and `::core::…` paths.
 
@@ -81,7 +81,12 @@ pub fn expand(model: &StageModel) -> TokenStream {
     let upstream_bounds = deps
         .iter()
         .filter(|dep| !model.is_self_dependency(dep))
-        .map(|dep| respan(quote!(#dep: #private::Upstream<#ident, __W>), dep.span()));
+        .map(|dep| {
+            respan(
+                quote!(#dep: #private::Member<#ident, __W> + #private::Upstream<#ident, __W>),
+                dep.span(),
+            )
+        });
     let requires_impls = deps.iter().map(|dep| {
         quote_spanned! {dep.span()=>
             #(#cfg_attrs)*
@@ -124,7 +129,47 @@ pub fn expand(model: &StageModel) -> TokenStream {
         ret_span,
     );
 
+    // One clear error per type that is not stage data, naming the stage, its role and the derives, spanned
+    // at the user's type (rustc adds its own per-trait errors after it).
+    // A sync stage's output is checked only when its return type is written `Result<T, _>`; any other
+    // return type already has its own error.
+    let checked_output = match &model.batch {
+        Some(batch) => Some(batch.output.clone()),
+        None => sig.output.as_ref().and_then(|ret| result_ok_type(ret)),
+    };
+    let mut data_bounds: Vec<TokenStream> = checked_output
+        .map(|output| respan(quote!(#output: #private::StageOutputData<#ident>), ret_span))
+        .into_iter()
+        .collect();
+    if let Some(input) = sig.input.as_ref() {
+        let ty = &input.ty;
+        data_bounds.push(respan(
+            quote!(#ty: #private::StageInputData<#ident>),
+            ty.span(),
+        ));
+    }
+    if let Some(config) = sig.config.as_ref() {
+        let ty = &config.ty;
+        data_bounds.push(respan(
+            quote!(#ty: #private::StageConfigData<#ident>),
+            ty.span(),
+        ));
+    }
+    if let Some(batch) = &model.batch {
+        let state = &batch.state;
+        data_bounds.push(respan(
+            quote!(#state: #private::StageStateData<#ident>),
+            state.span(),
+        ));
+    }
+
     quote! {
+        #(#cfg_attrs)*
+        const _: () = {
+            #[allow(dead_code)]
+            fn __assert_stage_data() where #(#data_bounds,)* {}
+        };
+
         #(#doc_attrs)*
         #(#cfg_attrs)*
         #[allow(non_camel_case_types)]
@@ -254,4 +299,22 @@ fn context_type(ty: &Type, ident: &syn::Ident, private: &TokenStream) -> TokenSt
         return quote_spanned!(span=> &#lifetime #private::StageContext<#ident>);
     }
     ty.to_token_stream()
+}
+
+/// `T` of a return type written `Result<T, E>` (any path ending in `Result`).
+fn result_ok_type(ty: &syn::Type) -> Option<syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty.clone()),
+        _ => None,
+    })
 }

@@ -7,7 +7,10 @@ use crate::sql::{Dialect, statements};
 use crate::tables::Decoded;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{Postgres, Sqlite};
+#[cfg(feature = "postgres")]
+use sqlx::Postgres;
+#[cfg(feature = "sqlite")]
+use sqlx::Sqlite;
 use std::time::Duration;
 use workflow_core::ports::jobs::{JobEnd, JobLease, JobRecord, NewJob, StaleJobs, SuspendedJobEnd};
 use workflow_core::ports::{Status, StoreError};
@@ -215,5 +218,7 @@ macro_rules! jobs_ops {
     };
 }
 
+#[cfg(feature = "postgres")]
 jobs_ops!(Postgres, Dialect::Postgres);
+#[cfg(feature = "sqlite")]
 jobs_ops!(Sqlite, Dialect::Sqlite);

@@ -6,11 +6,13 @@
 #[macro_use]
 mod macros;
 mod jobs;
+#[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "testing")]
 pub(crate) use postgres::claim_sql as postgres_claim_sql;
 mod records;
 mod runs;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod trait_impl;
 

@@ -7,7 +7,11 @@ use crate::sql::{Dialect, statements};
 use crate::tables::{ANNOTATIONS, Decoded};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{Postgres, QueryBuilder, Sqlite};
+#[cfg(feature = "postgres")]
+use sqlx::Postgres;
+use sqlx::QueryBuilder;
+#[cfg(feature = "sqlite")]
+use sqlx::Sqlite;
 use std::time::Duration;
 use workflow_core::ids::cuid;
 use workflow_core::ports::store::{in_progress_marker, is_in_progress_marker};
@@ -386,5 +390,7 @@ macro_rules! records_ops {
     };
 }
 
+#[cfg(feature = "postgres")]
 records_ops!(Postgres, Dialect::Postgres);
+#[cfg(feature = "sqlite")]
 records_ops!(Sqlite, Dialect::Sqlite);

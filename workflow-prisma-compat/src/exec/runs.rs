@@ -6,7 +6,11 @@ use crate::sql::{Dialect, statements};
 use crate::tables::{Decoded, RUNS, STAGES, Table};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{Postgres, QueryBuilder, Sqlite};
+#[cfg(feature = "postgres")]
+use sqlx::Postgres;
+use sqlx::QueryBuilder;
+#[cfg(feature = "sqlite")]
+use sqlx::Sqlite;
 use workflow_core::ids::cuid;
 use workflow_core::ports::*;
 
@@ -361,5 +365,7 @@ macro_rules! runs_ops {
     };
 }
 
+#[cfg(feature = "postgres")]
 runs_ops!(Postgres, Dialect::Postgres);
+#[cfg(feature = "sqlite")]
 runs_ops!(Sqlite, Dialect::Sqlite);

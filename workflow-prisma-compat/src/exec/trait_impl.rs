@@ -5,7 +5,10 @@ use super::{Holder, SqlExecutor, failed};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{Postgres, Sqlite};
+#[cfg(feature = "postgres")]
+use sqlx::Postgres;
+#[cfg(feature = "sqlite")]
+use sqlx::Sqlite;
 use std::collections::HashMap;
 use std::time::Duration;
 use workflow_core::ports::jobs::{
@@ -334,5 +337,7 @@ macro_rules! executor_impl {
     };
 }
 
+#[cfg(feature = "postgres")]
 executor_impl!(Postgres);
+#[cfg(feature = "sqlite")]
 executor_impl!(Sqlite);

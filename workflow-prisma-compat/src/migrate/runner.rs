@@ -5,14 +5,21 @@
 //! `prisma migrate` or another worker's runner.
 
 use super::{MigrateError, Migration, MigrationReport, POSTGRES, SQLITE};
+#[cfg(feature = "sqlite")]
 use crate::codec::Ts;
 use crate::sql::Dialect;
+#[cfg(feature = "sqlite")]
 use chrono::Utc;
-use sqlx::{PgConnection, SqliteConnection};
+#[cfg(feature = "postgres")]
+use sqlx::PgConnection;
+#[cfg(feature = "sqlite")]
+use sqlx::SqliteConnection;
 
 mod sealed {
     pub trait Sealed {}
+    #[cfg(feature = "postgres")]
     impl Sealed for sqlx::PgConnection {}
+    #[cfg(feature = "sqlite")]
     impl Sealed for sqlx::SqliteConnection {}
 }
 
@@ -34,6 +41,7 @@ pub trait MigrationTarget: sealed::Sealed + Send {
 const HISTORY: &str = "SELECT migration_name, checksum, finished_at IS NOT NULL, rolled_back_at IS NOT NULL \
                        FROM _prisma_migrations ORDER BY started_at ASC";
 
+#[cfg(feature = "postgres")]
 impl MigrationTarget for PgConnection {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
@@ -69,6 +77,7 @@ impl MigrationTarget for PgConnection {
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl MigrationTarget for SqliteConnection {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite

@@ -42,8 +42,10 @@ impl Dialect {
 }
 
 /// The channel PostgreSQL workers `LISTEN` on for new jobs.
+#[cfg(feature = "postgres")]
 pub(crate) const JOBS_CHANNEL: &str = "workflow_jobs";
 /// The channel PostgreSQL workers `LISTEN` on for new pending runs.
+#[cfg(feature = "postgres")]
 pub(crate) const RUNS_CHANNEL: &str = "workflow_runs";
 /// The advisory lock class (first key of the two-key form) a relay holds on a run's outbox while it
 /// delivers its events; the single-key form `hashtext(runId)` is the TypeScript engine's lock on a run's

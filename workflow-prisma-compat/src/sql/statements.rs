@@ -4,7 +4,9 @@ use super::{Dialect, RELAY_LOCK_CLASS};
 use crate::tables::{AI_CALLS, JOBS, LOGS, OUTBOX, RUNS, STAGES};
 use std::sync::OnceLock;
 
-/// The fixed statements of one dialect (`$n` placeholders; the comment on each field lists them).
+/// The fixed statements of one dialect (`$n` placeholders; the comment on each field lists them). Some
+/// are used by one database only.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) struct Statements {
     /// `$1` id, `$2` now, `$3` workflowId, `$4` name, `$5` type, `$6` input, `$7` config, `$8` priority,
     /// `$9` metadata. Returns the run.
@@ -305,6 +307,7 @@ pub(crate) fn claim_candidates(dialect: Dialect, workflow_id: &str, in_workflows
 
 /// The SQLite job claim (`$1` worker, `$2` now, `$3` limit, `$4` JSON array of workflow ids). A payload
 /// that is not JSON counts as one without a workflow id (`json_extract` would fail the whole claim).
+#[cfg(feature = "sqlite")]
 pub(crate) fn sqlite_claim_jobs() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {

@@ -1,14 +1,11 @@
 //! Opening stores: [`open`] picks the database from the URL, connects, and applies the migrations.
 
-use super::{PgStore, SqliteStore};
-use crate::migrate::{self, MigrateError};
-use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use std::path::Path;
-use std::str::FromStr;
+#[cfg(feature = "postgres")]
+use super::PgStore;
+#[cfg(feature = "sqlite")]
+use super::SqliteStore;
+use crate::migrate::MigrateError;
 use std::sync::Arc;
-use std::time::Duration;
 use workflow_core::ports::{AiCallLog, Store};
 
 /// A store opened from a URL, with its AI call log (the same database).
@@ -21,6 +18,7 @@ pub struct Opened {
 }
 
 impl Opened {
+    #[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
     fn of<S: Store + AiCallLog>(store: S) -> Self {
         let store = Arc::new(store);
         Opened {
@@ -35,12 +33,6 @@ impl std::fmt::Debug for Opened {
         write!(f, "Opened({})", self.store.kind())
     }
 }
-
-/// How long a SQLite statement waits for another process's write lock before failing (busy); the retry
-/// of the engine's writes takes it from there. Within one process writes never wait on each other's locks.
-const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Reader connections of a SQLite store.
-const SQLITE_READERS: u32 = 4;
 
 /// Why a store could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +50,27 @@ pub enum ConnectError {
         /// The driver error.
         #[source]
         source: sqlx::Error,
+    },
+    /// The URL names a database this build has no driver for (its feature of `workflow-prisma-compat` is
+    /// off).
+    #[error(
+        "cannot open {url}: this build of workflow-prisma-compat has no {database} support; enable its `{feature}` feature"
+    )]
+    DatabaseNotCompiledIn {
+        /// The URL, without its password.
+        url: String,
+        /// `PostgreSQL` or `SQLite`.
+        database: &'static str,
+        /// The feature that adds it.
+        feature: &'static str,
+    },
+    /// The URL asks for TLS (`sslmode=require`, `verify-ca`, `verify-full`) and this build has none.
+    #[error(
+        "cannot open {url}: the connection requires TLS and this build of workflow-prisma-compat has none; enable its `tls-rustls` feature"
+    )]
+    TlsNotCompiledIn {
+        /// The URL, without its password.
+        url: String,
     },
     /// The migrations could not be applied.
     #[error(transparent)]
@@ -81,118 +94,36 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
-impl SqliteStore {
-    /// Opens (creating it if missing) the SQLite database file at `path` and applies the migrations.
-    pub async fn open(path: impl AsRef<Path>) -> Result<Self, ConnectError> {
-        let path = path.as_ref();
-        Self::connect_with(
-            SqliteConnectOptions::new().filename(path),
-            &path.display().to_string(),
-        )
-        .await
-    }
-
-    /// Opens a `sqlite:` URL (creating the file if missing) and applies the migrations.
-    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
-        let options =
-            SqliteConnectOptions::from_str(url).map_err(|source| ConnectError::Connect {
-                url: url.to_owned(),
-                source,
-            })?;
-        Self::connect_with(options, url).await
-    }
-
-    async fn connect_with(
-        options: SqliteConnectOptions,
-        label: &str,
-    ) -> Result<Self, ConnectError> {
-        let failed = |source| ConnectError::Connect {
-            url: label.to_owned(),
-            source,
-        };
-        let options = options
-            .create_if_missing(true)
-            // Prisma's driver enables foreign keys on every connection; cascades depend on it.
-            .foreign_keys(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(SQLITE_BUSY_TIMEOUT);
-        let in_memory = options.get_filename().as_os_str().is_empty()
-            || options
-                .get_filename()
-                .to_string_lossy()
-                .contains(":memory:");
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options.clone())
-            .await
-            .map_err(failed)?;
-        migrate::apply(&mut *write.acquire().await.map_err(failed)?).await?;
-        let read = if in_memory {
-            // Another connection would open another, empty, database.
-            write.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(SQLITE_READERS)
-                .connect_with(options.create_if_missing(false))
-                .await
-                .map_err(failed)?
-        };
-        Ok(SqliteStore::from_pools(read, write))
-    }
-}
-
-impl PgStore {
-    /// Connects to a `postgres://` URL and applies the migrations.
-    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
-        let failed = |source| ConnectError::Connect {
-            url: redact(url),
-            source,
-        };
-        let options = PgConnectOptions::from_str(url).map_err(failed)?;
-        // One direct connection first: the pool would retry until its acquire timeout (30 s) and then report
-        // only "pool timed out", hiding "connection refused" or a wrong database name.
-        PgConnection::connect_with(&options)
-            .await
-            .map_err(failed)?
-            .close()
-            .await
-            .map_err(failed)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .connect_lazy_with(options);
-        Self::migrated(pool, url).await
-    }
-
-    /// Uses `pool` and applies the migrations.
-    pub async fn migrated(pool: PgPool, label: &str) -> Result<Self, ConnectError> {
-        let mut conn = pool
-            .acquire()
-            .await
-            .map_err(|source| ConnectError::Connect {
-                url: redact(label),
-                source,
-            })?;
-        migrate::apply(&mut *conn).await?;
-        drop(conn);
-        Ok(PgStore::from_pool(pool))
-    }
-}
-
 /// Opens the database of `url` (`postgres://…` or `postgresql://…`; `sqlite:…`, or a plain file path for
 /// SQLite), applies the migrations, and returns its store.
 pub async fn open(url: &str) -> Result<Opened, ConnectError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
         return Ok(Opened::of(PgStore::connect(url).await?));
+        #[cfg(not(feature = "postgres"))]
+        return Err(not_compiled_in(url, "PostgreSQL", "postgres"));
     }
-    if url.starts_with("sqlite:") {
-        return Ok(Opened::of(SqliteStore::connect(url).await?));
-    }
-    if url.contains("://") || url.is_empty() {
+    let sqlite_url = url.starts_with("sqlite:");
+    if !sqlite_url && (url.contains("://") || url.is_empty()) {
         return Err(ConnectError::UnsupportedUrl(redact(url)));
     }
-    Ok(Opened::of(SqliteStore::open(url).await?))
+    #[cfg(feature = "sqlite")]
+    if sqlite_url {
+        Ok(Opened::of(SqliteStore::connect(url).await?))
+    } else {
+        Ok(Opened::of(SqliteStore::open(url).await?))
+    }
+    #[cfg(not(feature = "sqlite"))]
+    Err(not_compiled_in(url, "SQLite", "sqlite"))
+}
+
+#[cfg(not(all(feature = "postgres", feature = "sqlite")))]
+fn not_compiled_in(url: &str, database: &'static str, feature: &'static str) -> ConnectError {
+    ConnectError::DatabaseNotCompiledIn {
+        url: redact(url),
+        database,
+        feature,
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,13 @@
 //! each other's locks; reads use a pool of their own (WAL readers never block the writer).
 
 mod connect;
+#[cfg(feature = "postgres")]
 mod listen;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+#[cfg(feature = "postgres")]
 mod wake;
 
 pub(crate) use connect::redact;
@@ -14,7 +20,7 @@ pub use connect::{ConnectError, Opened, open};
 
 use crate::exec::SqlExecutor;
 use async_trait::async_trait;
-use sqlx::{Database, Pool, Postgres, Sqlite};
+use sqlx::{Database, Pool};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -60,14 +66,17 @@ pub struct SqlStore<DB: Database> {
     signals: Arc<Signals>,
     /// The PostgreSQL listener, started by the first wait.
     listener: OnceLock<Option<AbortHandle>>,
+    #[cfg(feature = "postgres")]
     /// Coalesced `NOTIFY`s to workers of other processes (PostgreSQL).
     remote: Option<Arc<wake::RemoteWake>>,
 }
 
-/// The PostgreSQL store (many workers, many machines).
-pub type PgStore = SqlStore<Postgres>;
-/// The SQLite store (the embedded default: everything in one file).
-pub type SqliteStore = SqlStore<Sqlite>;
+/// The PostgreSQL store (many workers, many machines; feature `postgres`).
+#[cfg(feature = "postgres")]
+pub type PgStore = SqlStore<sqlx::Postgres>;
+/// The SQLite store (the embedded default: everything in one file; feature `sqlite`).
+#[cfg(feature = "sqlite")]
+pub type SqliteStore = SqlStore<sqlx::Sqlite>;
 
 impl<DB: Database> Drop for SqlStore<DB> {
     fn drop(&mut self) {
@@ -92,6 +101,7 @@ impl<DB: Database> SqlStore<DB> {
             write,
             signals: Arc::new(Signals::new()),
             listener: OnceLock::new(),
+            #[cfg(feature = "postgres")]
             remote: None,
         }
     }
@@ -105,94 +115,6 @@ impl<DB: Database> SqlStore<DB> {
     /// The pool autocommit reads use (the same pool on PostgreSQL).
     pub fn read_pool(&self) -> &Pool<DB> {
         &self.read
-    }
-}
-
-impl PgStore {
-    /// A store over an existing pool (whose database is already migrated).
-    pub fn from_pool(pool: Pool<Postgres>) -> Self {
-        let mut store = Self::with_pools(pool.clone(), pool.clone());
-        store.remote = Some(wake::RemoteWake::new(pool));
-        store
-    }
-}
-
-impl SqliteStore {
-    /// A store over a writer pool (at most one connection) and a reader pool of the same, already
-    /// migrated, database file.
-    pub fn from_pools(read: Pool<Sqlite>, write: Pool<Sqlite>) -> Self {
-        Self::with_pools(read, write)
-    }
-}
-
-#[async_trait]
-impl Store for PgStore {
-    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
-        let tx = self
-            .write
-            .begin()
-            .await
-            .map_err(crate::exec::failed("begin a transaction"))?;
-        Ok(Box::new(SqlExecutor::transaction(tx)))
-    }
-
-    async fn executor(&self) -> Result<Box<dyn Executor>, StoreError> {
-        Ok(Box::new(SqlExecutor::autocommit(
-            self.read.clone(),
-            self.write.clone(),
-        )))
-    }
-
-    async fn wait(&self, signal: Signal, max_wait: Duration) {
-        self.listener.get_or_init(|| {
-            let own = self.remote.as_ref().map(|r| r.instance.clone());
-            Some(listen::spawn(self.write.clone(), self.signals.clone(), own))
-        });
-        self.signals.wait(signal, max_wait).await;
-    }
-
-    fn notify(&self, signal: Signal) {
-        self.signals.notify(signal);
-        if let Some(remote) = &self.remote {
-            remote.request(signal);
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        "postgres"
-    }
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
-        // The writer is a pool of one: waiting for it is waiting in line, never a busy loop. IMMEDIATE
-        // takes the database's write lock at once, against writers of other processes.
-        let tx = self
-            .write
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(crate::exec::failed("begin a transaction"))?;
-        Ok(Box::new(SqlExecutor::transaction(tx)))
-    }
-
-    async fn executor(&self) -> Result<Box<dyn Executor>, StoreError> {
-        Ok(Box::new(SqlExecutor::autocommit(
-            self.read.clone(),
-            self.write.clone(),
-        )))
-    }
-
-    async fn wait(&self, signal: Signal, max_wait: Duration) {
-        self.signals.wait(signal, max_wait).await;
-    }
-
-    fn notify(&self, signal: Signal) {
-        self.signals.notify(signal);
-    }
-
-    fn kind(&self) -> &'static str {
-        "sqlite"
     }
 }
 
@@ -218,5 +140,7 @@ macro_rules! ai_call_log {
     };
 }
 
+#[cfg(feature = "postgres")]
 ai_call_log!(PgStore);
+#[cfg(feature = "sqlite")]
 ai_call_log!(SqliteStore);

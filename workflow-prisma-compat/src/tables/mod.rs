@@ -11,7 +11,9 @@ use crate::sql::Dialect;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::Row;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::PgRow;
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::SqliteRow;
 use workflow_core::ports::{Status, StoreError};
 
@@ -59,6 +61,7 @@ pub(crate) trait Columns {
     fn opt_status(&self, column: &str) -> Result<Option<Status>, sqlx::Error>;
 }
 
+#[cfg(feature = "postgres")]
 impl Columns for PgRow {
     fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
         self.try_get(column)
@@ -85,6 +88,7 @@ impl Columns for PgRow {
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl Columns for SqliteRow {
     fn opt_text(&self, column: &str) -> Result<Option<String>, sqlx::Error> {
         self.try_get_unchecked(column)
@@ -240,12 +244,14 @@ pub(crate) fn corrupt_or(error: sqlx::Error) -> Result<StoreError, sqlx::Error> 
 
 macro_rules! decoded_rows {
     ($($record:ty => $decode:path),* $(,)?) => {$(
+        #[cfg(feature = "postgres")]
         impl<'r> sqlx::FromRow<'r, PgRow> for Decoded<$record> {
             fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
                 $decode(row).map(Decoded).map_err(|e| sqlx::Error::Decode(Box::new(e)))
             }
         }
 
+        #[cfg(feature = "sqlite")]
         impl<'r> sqlx::FromRow<'r, SqliteRow> for Decoded<$record> {
             fn from_row(row: &'r SqliteRow) -> Result<Self, sqlx::Error> {
                 $decode(row).map(Decoded).map_err(|e| sqlx::Error::Decode(Box::new(e)))

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use workflow_core::kernel::Kernel;
 use workflow_core::ports::Store;
-use workflow_core::testing::FakeClock;
-use workflow_core::testing::conformance::fixtures;
 use workflow_prisma_compat::testing::{PostgresBackend, SqliteBackend};
 use workflow_prisma_compat::{PgStore, SqliteStore};
+use workflow_testing::FakeClock;
+use workflow_testing::conformance::fixtures;
 
 /// A kernel over `store` with the conformance fixture workflows and a fake clock.
 pub fn kernel(store: Arc<dyn Store>, clock: Arc<FakeClock>) -> Kernel {

@@ -1,0 +1,103 @@
+//! The PostgreSQL store: one pool for every connection; workers of other processes are woken with
+//! `LISTEN`/`NOTIFY` (coalesced, see `wake.rs`).
+
+use super::connect::{ConnectError, redact};
+use super::{PgStore, listen, wake};
+use crate::exec::SqlExecutor;
+use crate::migrate;
+use async_trait::async_trait;
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{Pool, Postgres};
+use std::str::FromStr;
+use std::time::Duration;
+use workflow_core::ports::{Executor, Signal, Store, StoreError, Tx};
+
+impl PgStore {
+    /// Connects to a `postgres://` URL and applies the migrations.
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        let failed = |source| match source {
+            sqlx::Error::Tls(_) if cfg!(not(feature = "tls-rustls")) => {
+                ConnectError::TlsNotCompiledIn { url: redact(url) }
+            }
+            source => ConnectError::Connect {
+                url: redact(url),
+                source,
+            },
+        };
+        let options = PgConnectOptions::from_str(url).map_err(failed)?;
+        // One direct connection first: the pool would retry until its acquire timeout (30 s) and then report
+        // only "pool timed out", hiding "connection refused" or a wrong database name.
+        PgConnection::connect_with(&options)
+            .await
+            .map_err(failed)?
+            .close()
+            .await
+            .map_err(failed)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect_lazy_with(options);
+        Self::migrated(pool, url).await
+    }
+
+    /// Uses `pool` and applies the migrations.
+    pub async fn migrated(pool: PgPool, label: &str) -> Result<Self, ConnectError> {
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|source| ConnectError::Connect {
+                url: redact(label),
+                source,
+            })?;
+        migrate::apply(&mut *conn).await?;
+        drop(conn);
+        Ok(PgStore::from_pool(pool))
+    }
+}
+
+impl PgStore {
+    /// A store over an existing pool (whose database is already migrated).
+    pub fn from_pool(pool: Pool<Postgres>) -> Self {
+        let mut store = Self::with_pools(pool.clone(), pool.clone());
+        store.remote = Some(wake::RemoteWake::new(pool));
+        store
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
+        let tx = self
+            .write
+            .begin()
+            .await
+            .map_err(crate::exec::failed("begin a transaction"))?;
+        Ok(Box::new(SqlExecutor::transaction(tx)))
+    }
+
+    async fn executor(&self) -> Result<Box<dyn Executor>, StoreError> {
+        Ok(Box::new(SqlExecutor::autocommit(
+            self.read.clone(),
+            self.write.clone(),
+        )))
+    }
+
+    async fn wait(&self, signal: Signal, max_wait: Duration) {
+        self.listener.get_or_init(|| {
+            let own = self.remote.as_ref().map(|r| r.instance.clone());
+            Some(listen::spawn(self.write.clone(), self.signals.clone(), own))
+        });
+        self.signals.wait(signal, max_wait).await;
+    }
+
+    fn notify(&self, signal: Signal) {
+        self.signals.notify(signal);
+        if let Some(remote) = &self.remote {
+            remote.request(signal);
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+}
