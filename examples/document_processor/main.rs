@@ -15,6 +15,7 @@ use clap::Parser;
 use clap::builder::PossibleValuesParser;
 use std::process::ExitCode;
 use tokio::sync::oneshot;
+use tracing_subscriber::EnvFilter;
 use workflow_core::events::BroadcastEventSink;
 use workflow_core::hosts::{HostConfig, WaitOptions, WorkerHost};
 use workflow_core::kernel::{Kernel, OutboxFlush, RunCreate};
@@ -58,6 +59,13 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // `RUST_LOG=info` shows the engine's spans (command, worker, job, stage) and events; warnings otherwise.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match process(Args::parse()).await {
         Ok(report) => {
             println!("summary:   {}", report.summary);
@@ -226,6 +234,65 @@ mod tests {
             "each invocation is a new run in the same file"
         );
         assert!(runs.iter().all(|run| run.status == Status::Completed));
+    }
+
+    /// With `RUST_LOG=info` the subscriber the example installs shows each stage's events inside a `job`
+    /// span (run id, stage id, job id, attempt, worker) and each command in a `command` span.
+    #[tokio::test]
+    async fn info_logs_carry_the_job_and_command_spans() {
+        #[derive(Clone, Default)]
+        struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Captured {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(EnvFilter::new("info"))
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        // Global: the worker's tasks may run on other threads. No other test of this binary sets one.
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+
+        let dir = tempfile::tempdir().unwrap();
+        let args = Args {
+            database_url: format!("sqlite:{}", dir.path().join("traced.db").display()),
+            document: LIBRARY[0].0.to_owned(),
+        };
+        process(args).await.unwrap();
+
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        for stage in [
+            "extract-text",
+            "summarize",
+            "sentiment",
+            "keywords",
+            "aggregate",
+        ] {
+            let line = logs
+                .lines()
+                .find(|line| {
+                    line.contains(&format!("stage_id={stage} "))
+                        && line.ends_with("stage completed")
+                })
+                .unwrap_or_else(|| panic!("no `stage completed` event of {stage} in:\n{logs}"));
+            assert!(
+                line.contains("worker{worker_id=example-worker}") && line.contains("job{run_id="),
+                "{line}"
+            );
+            assert!(
+                line.contains(" attempt=1 worker_id=example-worker}"),
+                "{line}"
+            );
+        }
+        assert!(logs.contains("command{command=\"run.create\""), "{logs}");
     }
 
     #[tokio::test]

@@ -123,11 +123,12 @@ impl AiCallLogger {
     /// Records a call without waiting (errors are logged), as the reference's fire-and-forget `logCall`.
     pub fn log_detached(&self, call: AiCall) {
         let logger = self.clone();
-        tokio::spawn(async move {
+        let log = async move {
             if let Err(error) = logger.log(call).await {
                 tracing::warn!(%error, "could not record an AI call");
             }
-        });
+        };
+        tokio::spawn(tracing::Instrument::in_current_span(log));
     }
 
     /// Records the results of a batch, each with `metadata.batchId` set.

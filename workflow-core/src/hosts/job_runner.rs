@@ -11,6 +11,7 @@ use std::pin::pin;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// How a job ended for the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +49,7 @@ fn heartbeat(
     lost: oneshot::Sender<()>,
 ) -> tokio::task::JoinHandle<()> {
     let kernel = kernel.clone();
-    tokio::spawn(async move {
+    let beat = async move {
         let mut ticker = tokio::time::interval(interval.max(Duration::from_millis(10)));
         ticker.tick().await;
         loop {
@@ -70,7 +71,8 @@ fn heartbeat(
                 Err(error) => tracing::warn!(job_id = %lease.job_id, %error, "heartbeat failed"),
             }
         }
-    })
+    };
+    tokio::spawn(beat.in_current_span())
 }
 
 /// Executes `job` (leased by this worker) to its end. When `hard_stop` is cancelled first, the stage's
@@ -87,8 +89,30 @@ pub async fn execute_job(
 }
 
 /// [`execute_job`], then up to `lease_next` jobs leased for this worker in the transaction that recorded
-/// the outcome unless `stopping` is cancelled by then (see [`Kernel::execute_then_lease`]).
+/// the outcome unless `stopping` is cancelled by then (see [`Kernel::execute_then_lease`]). Everything it
+/// does, the heartbeat included, runs in one `job` span (run id, stage id, job id, attempt, worker).
 pub(crate) async fn execute_job_then(
+    kernel: &Kernel,
+    config: &HostConfig,
+    job: LeasedJob,
+    hard_stop: &CancellationToken,
+    lease_next: usize,
+    stopping: &CancellationToken,
+) -> (JobRun, Vec<LeasedJob>) {
+    let span = tracing::info_span!(
+        "job",
+        run_id = %job.job().workflow_run_id,
+        stage_id = %job.job().stage_id,
+        job_id = %job.job().id,
+        attempt = job.job().attempt,
+        worker_id = %config.worker_id,
+    );
+    run_job(kernel, config, job, hard_stop, lease_next, stopping)
+        .instrument(span)
+        .await
+}
+
+async fn run_job(
     kernel: &Kernel,
     config: &HostConfig,
     job: LeasedJob,
@@ -185,8 +209,9 @@ pub(crate) async fn execute_job_then(
 fn wake_at(kernel: &Kernel, at: chrono::DateTime<chrono::Utc>) {
     let delay = (at - kernel.clock().now()).to_std().unwrap_or_default();
     let store = kernel.store().clone();
-    tokio::spawn(async move {
+    let wake = async move {
         tokio::time::sleep(delay).await;
         store.notify(Signal::Jobs);
-    });
+    };
+    tokio::spawn(wake.in_current_span());
 }

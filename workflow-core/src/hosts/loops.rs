@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// How long the relay waits after being woken before it delivers, so that the events of commits made
 /// meanwhile go out in the same pass.
@@ -72,10 +73,11 @@ impl WorkerHost {
                         let permit = permits.pop().expect("one permit per leased job");
                         let host = self.clone();
                         let stop = stop.clone();
-                        jobs.spawn(async move {
+                        let slot = async move {
                             host.run_slot(job, &stop).await;
                             drop(permit);
-                        });
+                        };
+                        jobs.spawn(slot.in_current_span());
                     }
                 }
                 Err(error) => {

@@ -15,6 +15,7 @@ use std::time::Instant;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 /// Counters of a worker host.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,11 +113,29 @@ impl WorkerHost {
         let stop = CancellationToken::new();
         let loops = TaskTracker::new();
         let jobs = TaskTracker::new();
-        loops.spawn(self.clone().job_loop(stop.clone(), jobs.clone()));
-        loops.spawn(self.clone().claim_loop(stop.clone()));
-        loops.spawn(self.clone().poll_loop(stop.clone()));
-        loops.spawn(self.clone().relay_loop(stop.clone()));
-        loops.spawn(self.clone().maintenance_loop(stop.clone()));
+        // Every loop, and every job task they spawn, runs in the worker's span.
+        let span = tracing::info_span!("worker", worker_id = %self.inner.config.worker_id);
+        loops.spawn(
+            self.clone()
+                .job_loop(stop.clone(), jobs.clone())
+                .instrument(span.clone()),
+        );
+        loops.spawn(
+            self.clone()
+                .claim_loop(stop.clone())
+                .instrument(span.clone()),
+        );
+        loops.spawn(
+            self.clone()
+                .poll_loop(stop.clone())
+                .instrument(span.clone()),
+        );
+        loops.spawn(
+            self.clone()
+                .relay_loop(stop.clone())
+                .instrument(span.clone()),
+        );
+        loops.spawn(self.clone().maintenance_loop(stop.clone()).instrument(span));
         loops.close();
         tracing::info!(worker_id = %self.inner.config.worker_id, concurrency = self.inner.config.concurrency, "worker started");
         *running = Some(Running {

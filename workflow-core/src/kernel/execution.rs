@@ -194,7 +194,8 @@ impl Kernel {
             run_id = %job.run.id,
             stage_id = %job.stage.stage_id,
             job_id = %job.job.id,
-            attempt = job.job.attempt
+            attempt = job.job.attempt,
+            worker_id = %worker_id
         );
         let mut execution = job.execution(&options.retry, self.ports().clock.now());
         if limit > 0 && in_store {

@@ -7,6 +7,7 @@ use crate::ports::{Clock, NewLog, Store};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 struct Shared {
     store: Arc<dyn Store>,
@@ -36,11 +37,12 @@ impl Shared {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(mut receiver) = state.receiver.take() {
             let shared = self.clone();
-            state.task = Some(tokio::spawn(async move {
+            let writer = async move {
                 while let Some(Some(entry)) = receiver.recv().await {
                     shared.write(entry).await;
                 }
-            }));
+            };
+            state.task = Some(tokio::spawn(writer.in_current_span()));
         }
     }
 
