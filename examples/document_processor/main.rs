@@ -161,7 +161,7 @@ async fn process(args: Args) -> Result<DocumentReport, Box<dyn std::error::Error
 /// Prints the progress events of `run_id` until `stop` fires, then drains what is already delivered.
 async fn print_progress(
     mut events: tokio::sync::broadcast::Receiver<EventEnvelope>,
-    run_id: String,
+    run_id: workflow_core::ids::RunId,
     mut stop: oneshot::Receiver<()>,
 ) {
     let print = |envelope: EventEnvelope| {

@@ -18,7 +18,7 @@ pub async fn create_runs(
     workflow_id: &str,
     count: usize,
     budget: Duration,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<workflow_core::ids::RunId>, String> {
     let begun = Instant::now();
     let creating = futures::stream::iter(0..count)
         .map(|n| {

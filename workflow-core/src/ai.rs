@@ -49,13 +49,74 @@ impl ModelPrice {
     }
 }
 
+/// The kind of an AI call, stored as text in `ai_calls.callType` (the TypeScript engine's values).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AiCallType {
+    /// `text`: a text generation.
+    #[default]
+    Text,
+    /// `object`: a structured (JSON) generation.
+    Object,
+    /// `embed`: embeddings of one or many texts.
+    Embed,
+    /// `stream`: a streamed text generation.
+    Stream,
+    /// `batch`: a call of a provider's batch API.
+    Batch,
+}
+
+impl AiCallType {
+    /// Every kind, in declaration order.
+    pub const ALL: [AiCallType; 5] = [
+        AiCallType::Text,
+        AiCallType::Object,
+        AiCallType::Embed,
+        AiCallType::Stream,
+        AiCallType::Batch,
+    ];
+
+    /// The stored text: `text`, `object`, `embed`, `stream` or `batch`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AiCallType::Text => "text",
+            AiCallType::Object => "object",
+            AiCallType::Embed => "embed",
+            AiCallType::Stream => "stream",
+            AiCallType::Batch => "batch",
+        }
+    }
+}
+
+impl std::fmt::Display for AiCallType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AiCallType {
+    type Err = String;
+
+    /// Parses the stored text exactly (`text`, `object`, `embed`, `stream`, `batch`).
+    fn from_str(text: &str) -> Result<Self, String> {
+        AiCallType::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| {
+                format!(
+                    "unknown AI call type {text:?} (expected text, object, embed, stream or batch)"
+                )
+            })
+    }
+}
+
 /// One model call to record.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AiCall {
     /// Dot-separated topic, e.g. `workflow.<runId>.stage.<stageId>`; statistics aggregate by prefix.
     pub topic: String,
-    /// `text`, `object`, `embed`, `stream` or `batch`.
-    pub call_type: String,
+    /// What kind of call it was.
+    pub call_type: AiCallType,
     /// The model key (`gemini-2.5-flash`).
     pub model_key: String,
     /// The provider's model id.

@@ -5,7 +5,8 @@ mod common;
 
 use serde_json::json;
 use std::time::Duration;
-use workflow_core::hosts::{HostConfig, JobRunOutcome, WaitOptions, WorkerHost};
+use workflow_core::hosts::{HostConfig, WaitOptions, WorkerHost};
+use workflow_core::kernel::JobOutcome;
 use workflow_core::kernel::RunCreate;
 use workflow_core::ports::{RunFilter, Status, StoreError};
 use workflow_testing::conformance::{Backend, Harness, fixtures};
@@ -98,8 +99,8 @@ async fn corrupt_jobs_and_stages_do_not_block_other_runs() {
         .await
         .unwrap();
 
-    let outcomes: Vec<JobRunOutcome> = h.drain().await.into_iter().map(|run| run.outcome).collect();
-    assert!(outcomes.contains(&JobRunOutcome::Completed));
+    let outcomes: Vec<JobOutcome> = h.drain().await.into_iter().map(|run| run.outcome).collect();
+    assert!(outcomes.contains(&JobOutcome::Completed));
     let job: (String, String) =
         sqlx::query_as("SELECT status, \"lastError\" FROM job_queue WHERE \"workflowRunId\" = $1")
             .bind(&broken_job)
@@ -224,4 +225,41 @@ async fn a_worker_host_keeps_serving_around_corrupt_rows() {
             .unwrap();
     assert_eq!(status, "FAILED");
     assert!(output.contains("column input: malformed JSON"), "{output}");
+}
+
+/// Closed sets stored as text (log levels, AI call types) are read strictly: a value no engine writes is a
+/// corrupt row naming the column and the accepted values, not a silently passed-through string.
+#[tokio::test]
+async fn unknown_log_levels_and_call_types_are_named() {
+    let (_dir, store) = common::sqlite().await;
+    let h = Harness::with_registry(Backend::of(store.clone()), fixtures::registry());
+    let run = h.create("conformance-linear", json!({ "value": 1 })).await;
+    sqlx::query(
+        "INSERT INTO workflow_logs (id, createdAt, workflowRunId, level, message) \
+         VALUES ('log-verbose', '2026-12-01T00:00:00.000+00:00', $1, 'VERBOSE', 'chatty')",
+    )
+    .bind(&run)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let error = h.session().await.logs_by_run(&run).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "table workflow_logs, row log-verbose, column level: unknown log level \"VERBOSE\" (expected DEBUG, INFO, WARN or ERROR)"
+    );
+
+    sqlx::query(
+        "INSERT INTO ai_calls (id, createdAt, topic, callType, modelKey, modelId, prompt, response, inputTokens, outputTokens, cost) \
+         VALUES ('call-image', '2026-12-01T00:00:00.000+00:00', 'workflow.x', 'image', 'm', 'm', 'p', 'r', 1, 1, 0.0)",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let error = workflow_core::ports::AiCallLog::ai_calls_by_topic(&*store, "workflow.")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "table ai_calls, row call-image, column callType: unknown AI call type \"image\" (expected text, object, embed, stream or batch)"
+    );
 }

@@ -3,13 +3,14 @@
 use async_trait::async_trait;
 use std::collections::HashSet;
 use std::sync::Mutex;
+use workflow_core::ids::RunId;
 use workflow_core::ports::{EventEnvelope, EventError, EventSink, WorkflowEvent};
 
 /// Keeps every delivered event; can be told to fail deliveries for chosen runs.
 #[derive(Debug, Default)]
 pub struct CollectingEventSink {
     events: Mutex<Vec<EventEnvelope>>,
-    failing_runs: Mutex<HashSet<String>>,
+    failing_runs: Mutex<HashSet<RunId>>,
     max_retries: Option<u32>,
 }
 
@@ -68,7 +69,7 @@ impl CollectingEventSink {
     pub fn fail_run(&self, run_id: &str, fail: bool) {
         let mut failing = self.failing_runs.lock().unwrap_or_else(|p| p.into_inner());
         if fail {
-            failing.insert(run_id.to_owned());
+            failing.insert(run_id.into());
         } else {
             failing.remove(run_id);
         }

@@ -11,6 +11,7 @@ use workflow_core::definition::outputs::StageOutputs;
 use workflow_core::definition::record::{Recorded, Recorder};
 use workflow_core::definition::stage::{BatchStep, Completion, Stage};
 use workflow_core::definition::storage::StageStorage;
+use workflow_core::ids::RunId;
 use workflow_core::ports::BlobStore;
 
 /// A single stage execution outside any workflow.
@@ -68,7 +69,7 @@ impl StageRun {
 
     /// Sets the run id.
     #[must_use]
-    pub fn run_id(mut self, run_id: impl Into<String>) -> Self {
+    pub fn run_id(mut self, run_id: impl Into<RunId>) -> Self {
         self.info.workflow_run_id = run_id.into();
         self
     }
@@ -116,7 +117,7 @@ impl StageRun {
     }
 
     fn env<S: Stage>(mut self, config: Value) -> StageEnv {
-        self.info.stage_id = S::ID.to_owned();
+        self.info.stage_id = S::ID.into();
         self.info.stage_name = S::NAME.to_owned();
         let storage = StageStorage::new(
             self.store,

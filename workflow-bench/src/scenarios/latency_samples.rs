@@ -67,7 +67,7 @@ async fn wait_for<T>(deadline: Instant, mut ready: impl FnMut() -> Option<T>) ->
     }
 }
 
-async fn create_probed(kernel: &Kernel, n: u64) -> Result<String, String> {
+async fn create_probed(kernel: &Kernel, n: u64) -> Result<workflow_core::ids::RunId, String> {
     let command = RunCreate::of(
         format!("bench-latency-{}", workflow_core::ids::uuid()),
         Probed,

@@ -8,6 +8,7 @@ use super::outputs::{StageOutputs, decode_json};
 use super::record::{Annotation, LogEntry, LogLevel, ProgressUpdate, Recorder};
 use super::stage::Stage;
 use super::storage::StageStorage;
+use crate::ids::{RunId, StageId, StageRecordId, WorkflowId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -20,13 +21,13 @@ use std::sync::{Arc, OnceLock};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StageRunInfo {
     /// `WorkflowRun.id`.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// The workflow's id.
-    pub workflow_id: String,
+    pub workflow_id: WorkflowId,
     /// `WorkflowRun.workflowType` (equal to the workflow id for runs this engine creates).
     pub workflow_type: String,
     /// The stage id.
-    pub stage_id: String,
+    pub stage_id: StageId,
     /// The stage's display name.
     pub stage_name: String,
     /// 1-based position of the stage in the workflow definition.
@@ -34,7 +35,7 @@ pub struct StageRunInfo {
     /// 1-based execution group.
     pub execution_group: u32,
     /// `WorkflowStage.id`.
-    pub stage_record_id: String,
+    pub stage_record_id: StageRecordId,
     /// `WorkflowStage.attempt` (0 for a first run, +1 per rerun).
     pub attempt: u32,
 }

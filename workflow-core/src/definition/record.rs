@@ -30,7 +30,7 @@ impl LogLevel {
         }
     }
 
-    /// Parses the stored text (case-insensitive).
+    /// Parses the stored text (case-insensitive; `WARNING` is `WARN`).
     pub fn parse(text: &str) -> Option<Self> {
         match text.to_ascii_uppercase().as_str() {
             "DEBUG" => Some(LogLevel::Debug),
@@ -39,6 +39,23 @@ impl LogLevel {
             "ERROR" => Some(LogLevel::Error),
             _ => None,
         }
+    }
+}
+
+impl std::fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for LogLevel {
+    type Err = String;
+
+    /// [`LogLevel::parse`], with an error naming the accepted values.
+    fn from_str(text: &str) -> Result<Self, String> {
+        LogLevel::parse(text).ok_or_else(|| {
+            format!("unknown log level {text:?} (expected DEBUG, INFO, WARN or ERROR)")
+        })
     }
 }
 

@@ -6,37 +6,17 @@ use super::config::HostConfig;
 use crate::kernel::{ExecuteOptions, JobOutcome, Kernel, LeasedJob};
 use crate::ports::{JobLease, Signal};
 use futures::future::{self, Either};
-use serde::{Deserialize, Serialize};
 use std::pin::pin;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-/// How a job ended for the host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobRunOutcome {
-    /// The stage completed.
-    Completed,
-    /// The stage suspended.
-    Suspended,
-    /// The stage failed (retried later if allowed).
-    Failed,
-    /// The job should not have run (run not `RUNNING`); it was failed without retry.
-    Ghost,
-    /// The lease was lost while the stage ran; the result was dropped and the job left to its new holder.
-    Fenced,
-    /// The outcome could not be recorded (the store kept failing); the job is re-leased when its lease
-    /// goes stale.
-    Unrecorded,
-}
-
 /// The result of one job.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobRun {
     /// How it ended.
-    pub outcome: JobRunOutcome,
+    pub outcome: JobOutcome,
     /// The failure, if any.
     pub error: Option<String>,
 }
@@ -154,29 +134,22 @@ async fn run_job(
             if let Some(at) = executed.retry_at {
                 wake_at(kernel, at);
             }
-            let outcome = match executed.outcome {
-                JobOutcome::Completed => JobRunOutcome::Completed,
-                JobOutcome::Suspended => JobRunOutcome::Suspended,
-                JobOutcome::Failed if executed.ghost => JobRunOutcome::Ghost,
-                JobOutcome::Failed if executed.lease_lost => JobRunOutcome::Fenced,
-                JobOutcome::Failed => JobRunOutcome::Failed,
-            };
             JobRun {
-                outcome,
+                outcome: executed.outcome,
                 error: executed.error,
             }
         }
         Ok(Err(error)) => {
             tracing::error!(job_id = %lease.job_id, %error, "the stage outcome could not be recorded; the job will be re-leased");
             JobRun {
-                outcome: JobRunOutcome::Unrecorded,
+                outcome: JobOutcome::Unrecorded,
                 error: Some(error.to_string()),
             }
         }
         Err(None) => {
             tracing::warn!(job_id = %lease.job_id, attempt = lease.attempt, "lease lost while the stage ran; its result is dropped");
             JobRun {
-                outcome: JobRunOutcome::Fenced,
+                outcome: JobOutcome::Fenced,
                 error: Some("lease lost".into()),
             }
         }
@@ -196,7 +169,7 @@ async fn run_job(
                 }
             }
             JobRun {
-                outcome: JobRunOutcome::Failed,
+                outcome: JobOutcome::Failed,
                 error: Some(reason),
             }
         }

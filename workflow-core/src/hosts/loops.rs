@@ -2,9 +2,10 @@
 //! the next stage), the run claimer, the suspended-stage poller, the outbox relay and the maintenance
 //! tick. Each waits on the store's signal for its kind of work, with its interval as the fallback.
 
-use super::job_runner::{JobRunOutcome, execute_job_then};
+use super::job_runner::execute_job_then;
 use super::maintenance::run_maintenance_tick;
 use super::worker::WorkerHost;
+use crate::kernel::JobOutcome;
 use crate::kernel::{LeasedJob, OutboxFlush, RunClaimPending, StagePollSuspended};
 use crate::ports::Signal;
 use std::sync::Arc;
@@ -107,12 +108,12 @@ impl WorkerHost {
         }
     }
 
-    fn count(&self, outcome: JobRunOutcome) {
+    fn count(&self, outcome: JobOutcome) {
         let counters = &self.inner.counters;
         counters.processed.fetch_add(1, Ordering::Relaxed);
         match outcome {
-            JobRunOutcome::Completed => counters.completed.fetch_add(1, Ordering::Relaxed),
-            JobRunOutcome::Failed => counters.failed.fetch_add(1, Ordering::Relaxed),
+            JobOutcome::Completed => counters.completed.fetch_add(1, Ordering::Relaxed),
+            JobOutcome::Failed => counters.failed.fetch_add(1, Ordering::Relaxed),
             _ => 0,
         };
     }

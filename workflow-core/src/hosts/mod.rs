@@ -11,7 +11,7 @@ mod worker;
 
 pub use crate::kernel::RetryPolicy;
 pub use config::{HostConfig, HostConfigError};
-pub use job_runner::{JobRun, JobRunOutcome, execute_job};
+pub use job_runner::{JobRun, execute_job};
 pub use maintenance::{TickReport, run_maintenance_tick};
 pub use run_and_wait::{RunSummary, StageSummary, WaitError, WaitOptions};
 pub use serverless::{ProcessedJobs, ServerlessHost};

@@ -5,6 +5,7 @@ use super::config::HostConfigError;
 use super::worker::WorkerHost;
 use crate::definition::outputs::decode_json;
 use crate::definition::workflow::{WorkflowDefinition, WorkflowIo};
+use crate::ids::{RunId, StageId};
 use crate::kernel::{KernelError, RunCreate};
 use crate::ports::{Status, StoreError};
 use serde::de::DeserializeOwned;
@@ -35,7 +36,7 @@ impl Default for WaitOptions {
 #[serde(rename_all = "camelCase")]
 pub struct StageSummary {
     /// The stage id.
-    pub stage_id: String,
+    pub stage_id: StageId,
     /// Its name.
     pub stage_name: String,
     /// Its status.
@@ -49,7 +50,7 @@ pub struct StageSummary {
 #[serde(rename_all = "camelCase")]
 pub struct RunSummary {
     /// The run id.
-    pub run_id: String,
+    pub run_id: RunId,
     /// `COMPLETED`, `FAILED` or `CANCELLED`.
     pub status: Status,
     /// Its stages, by group and number.

@@ -2,8 +2,9 @@
 //! environments.
 
 use super::config::{HostConfig, HostConfigError};
-use super::job_runner::{JobRun, JobRunOutcome, execute_job};
+use super::job_runner::{JobRun, execute_job};
 use super::maintenance::{TickReport, run_maintenance_tick};
+use crate::kernel::JobOutcome;
 use crate::kernel::{Kernel, KernelError, LeasedJob, OutboxFlush};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -75,11 +76,11 @@ impl ServerlessHost {
             let run = execute_job(&self.kernel, &self.config, job, &self.never).await;
             counts.processed += 1;
             match run.outcome {
-                JobRunOutcome::Completed | JobRunOutcome::Suspended => counts.succeeded += 1,
-                JobRunOutcome::Failed
-                | JobRunOutcome::Ghost
-                | JobRunOutcome::Fenced
-                | JobRunOutcome::Unrecorded => counts.failed += 1,
+                JobOutcome::Completed | JobOutcome::Suspended => counts.succeeded += 1,
+                JobOutcome::Failed
+                | JobOutcome::Ghost
+                | JobOutcome::Fenced
+                | JobOutcome::Unrecorded => counts.failed += 1,
             }
         }
     }

@@ -5,6 +5,7 @@ use super::Kernel;
 use super::error::KernelError;
 use super::validate;
 use crate::definition::record::{Actor, Annotation};
+use crate::ids::StageRecordId;
 use crate::ports::{
     AnnotationFilter, AnnotationRecord, EventKind, NewAnnotation, StageRecord, WorkflowEvent,
 };
@@ -117,8 +118,8 @@ impl AnnotationScope<'_> {
         idempotency_key: Option<String>,
     ) -> NewAnnotation {
         NewAnnotation {
-            workflow_run_id: self.run_id.to_owned(),
-            workflow_stage_record_id: self.stage_record_id.map(str::to_owned),
+            workflow_run_id: self.run_id.into(),
+            workflow_stage_record_id: self.stage_record_id.map(StageRecordId::from),
             attempt: self.attempt,
             scope: self.scope.to_owned(),
             scope_id: self.scope_id.map(str::to_owned),
@@ -145,7 +146,7 @@ impl AnnotationScope<'_> {
                 actor_version: row.actor_version.clone(),
             },
             timestamp: now,
-            workflow_run_id: self.run_id.to_owned(),
+            workflow_run_id: self.run_id.into(),
         }
     }
 
@@ -220,7 +221,7 @@ pub struct AttachOptions {
     /// Scope id.
     pub scope_id: Option<String>,
     /// Stage record the rows belong to.
-    pub workflow_stage_record_id: Option<String>,
+    pub workflow_stage_record_id: Option<StageRecordId>,
     /// Attempt (default 0).
     pub attempt: Option<i32>,
 }
@@ -260,7 +261,7 @@ impl<'k> Annotations<'k> {
                 };
                 let (rows, events) = scope.rows_for_inputs(std::slice::from_ref(&input), unit.now);
                 if unit.tx.get_run(run_id).await?.is_none() {
-                    return Err(KernelError::RunNotFound(run_id.to_owned()));
+                    return Err(KernelError::RunNotFound(run_id.into()));
                 }
                 let inserted = unit.tx.append_annotations(rows, unit.now).await?;
                 unit.emit_all(events);
@@ -304,7 +305,7 @@ impl<'k> Annotations<'k> {
             let row = AnnotationRecord {
                 id: format!("synthesized:{run_id}:{key}"),
                 created_at: run.created_at,
-                workflow_run_id: run_id.to_owned(),
+                workflow_run_id: run_id.into(),
                 workflow_stage_record_id: None,
                 attempt: 0,
                 scope: "run".into(),

@@ -90,12 +90,12 @@ impl OutputKeys {
             .filter(|s| s.status == Status::Completed && ids.contains(&s.stage_id.as_str()))
         {
             match stored_output(stage) {
-                Some(StoredOutput::Blob(key)) => {
-                    found.keys.push((stage.stage_id.clone(), key.to_owned()))
-                }
-                Some(StoredOutput::Inline(value)) => {
-                    found.inline.push((stage.stage_id.clone(), value.clone()))
-                }
+                Some(StoredOutput::Blob(key)) => found
+                    .keys
+                    .push((stage.stage_id.to_string(), key.to_owned())),
+                Some(StoredOutput::Inline(value)) => found
+                    .inline
+                    .push((stage.stage_id.to_string(), value.clone())),
                 None => {}
             }
         }

@@ -1,6 +1,7 @@
 //! [`KernelError`]: why a command was refused or failed. Messages follow the TypeScript engine's wording.
 
 use crate::definition::config::ConfigErrors;
+use crate::ids::{RunId, StageId, WorkflowId};
 use crate::ports::{Status, StoreError};
 
 /// A command that could not be carried out. Nothing is written when a command fails (its transaction is
@@ -10,18 +11,18 @@ use crate::ports::{Status, StoreError};
 pub enum KernelError {
     /// The workflow id is not in the registry.
     #[error("Workflow {0} not found in registry")]
-    WorkflowNotFound(String),
+    WorkflowNotFound(WorkflowId),
     /// The stage id is not in the workflow.
     #[error("Stage {stage_id} not found in workflow {workflow_id}")]
     StageNotFound {
         /// The stage id asked for.
-        stage_id: String,
+        stage_id: StageId,
         /// The workflow.
-        workflow_id: String,
+        workflow_id: WorkflowId,
     },
     /// No run has this id.
     #[error("WorkflowRun {0} not found")]
-    RunNotFound(String),
+    RunNotFound(RunId),
     /// The run input does not match the workflow's input type (the detail names the field).
     #[error("Invalid workflow input: {0}")]
     InvalidInput(String),
@@ -33,7 +34,7 @@ pub enum KernelError {
     RerunNotAllowed(Status),
     /// `run.rerunFrom` from a group whose earlier groups never ran.
     #[error("Cannot rerun from stage {0}: previous stages have not been executed")]
-    RerunWithoutPrevious(String),
+    RerunWithoutPrevious(StageId),
     /// Another dispatch holds the idempotency key.
     #[error("Command \"{command}\" with idempotency key \"{key}\" is already in progress")]
     IdempotencyInProgress {

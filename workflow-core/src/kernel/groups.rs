@@ -4,6 +4,7 @@ use super::error::KernelError;
 use super::unit::UnitOfWork;
 use crate::definition::workflow::StageNode;
 use crate::definition::workflow::WorkflowDefinition;
+use crate::ids::JobId;
 use crate::ports::{
     GroupStart, NewStage, RunRecord, Signal, StageRecord, StageUpdate, Status, WorkflowEvent,
 };
@@ -47,14 +48,14 @@ impl UnitOfWork<'_> {
         run: &RunRecord,
         spec: GroupSpec,
         events: Vec<WorkflowEvent>,
-    ) -> Result<Vec<String>, KernelError> {
+    ) -> Result<Vec<JobId>, KernelError> {
         self.flush_events().await?;
         let stages = definition
             .stages_in_group(spec.group)
             .into_iter()
             .map(|node| NewStage {
                 workflow_run_id: run.id.clone(),
-                stage_id: node.stage.id().to_owned(),
+                stage_id: node.stage.id().into(),
                 stage_name: node.stage.name().to_owned(),
                 stage_number: node.stage_number() as i32,
                 execution_group: spec.group as i32,
@@ -73,7 +74,7 @@ impl UnitOfWork<'_> {
             events: super::outbox::rows(&events, &self.causation),
         };
         let rows = self.tx.start_group(start, self.now).await?;
-        let jobs: Vec<String> = rows.into_iter().filter_map(|(_, job)| job).collect();
+        let jobs: Vec<JobId> = rows.into_iter().filter_map(|(_, job)| job).collect();
         if !jobs.is_empty() {
             self.signal(Signal::Jobs);
         }
@@ -107,8 +108,8 @@ impl UnitOfWork<'_> {
             }
             None => {
                 let new = NewStage {
-                    workflow_run_id: run_id.to_owned(),
-                    stage_id: node.stage.id().to_owned(),
+                    workflow_run_id: run_id.into(),
+                    stage_id: node.stage.id().into(),
                     stage_name: node.stage.name().to_owned(),
                     stage_number: node.stage_number() as i32,
                     execution_group: node.execution_group as i32,

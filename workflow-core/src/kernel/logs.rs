@@ -3,6 +3,7 @@
 
 use super::validate;
 use crate::definition::record::{LogEntry, Recorder};
+use crate::ids::{RunId, StageRecordId};
 use crate::ports::{Clock, NewLog, Store};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -12,8 +13,8 @@ use tracing::Instrument;
 struct Shared {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    run_id: String,
-    stage_record_id: String,
+    run_id: RunId,
+    stage_record_id: StageRecordId,
     sender: mpsc::UnboundedSender<Option<LogEntry>>,
     state: Mutex<WriterState>,
 }
@@ -50,7 +51,7 @@ impl Shared {
         let log = NewLog {
             workflow_run_id: Some(self.run_id.clone()),
             workflow_stage_id: Some(self.stage_record_id.clone()),
-            level: entry.level.as_str().to_owned(),
+            level: entry.level,
             message: validate::scrub_text(entry.message),
             metadata: entry.fields.map(validate::scrub_json),
         };
@@ -71,8 +72,8 @@ impl LogWriter {
     pub(crate) fn start(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        run_id: String,
-        stage_record_id: String,
+        run_id: RunId,
+        stage_record_id: StageRecordId,
     ) -> Self {
         let (sender, receiver) = mpsc::unbounded_channel::<Option<LogEntry>>();
         LogWriter {

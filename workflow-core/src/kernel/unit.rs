@@ -67,7 +67,7 @@ impl<'k> UnitOfWork<'k> {
         WorkflowEvent {
             kind,
             timestamp: self.now,
-            workflow_run_id: run_id.to_owned(),
+            workflow_run_id: run_id.into(),
         }
     }
 

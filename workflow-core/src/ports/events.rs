@@ -1,6 +1,7 @@
 //! Workflow events (the twelve event types of the TypeScript engine, with the same JSON payloads) and the
 //! [`EventSink`] port that `outbox.flush` delivers them to.
 
+use crate::ids::{RunId, StageId, WorkflowId};
 use crate::time::js_date;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -20,7 +21,7 @@ pub struct WorkflowEvent {
     #[serde(with = "js_date")]
     pub timestamp: DateTime<Utc>,
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
 }
 
 impl WorkflowEvent {
@@ -37,7 +38,7 @@ impl WorkflowEvent {
 pub enum EventKind {
     /// `run.create` created the run.
     #[serde(rename = "workflow:created", rename_all = "camelCase")]
-    WorkflowCreated { workflow_id: String },
+    WorkflowCreated { workflow_id: WorkflowId },
     /// The run was claimed, advanced from no stages, or rerun.
     #[serde(rename = "workflow:started")]
     WorkflowStarted {},
@@ -64,25 +65,25 @@ pub enum EventKind {
     },
     /// A stage of the run suspended.
     #[serde(rename = "workflow:suspended", rename_all = "camelCase")]
-    WorkflowSuspended { stage_id: String },
+    WorkflowSuspended { stage_id: StageId },
     /// A stage started executing.
     #[serde(rename = "stage:started", rename_all = "camelCase")]
     StageStarted {
-        stage_id: String,
+        stage_id: StageId,
         stage_name: String,
         stage_number: i32,
     },
     /// A stage completed.
     #[serde(rename = "stage:completed", rename_all = "camelCase")]
     StageCompleted {
-        stage_id: String,
+        stage_id: StageId,
         stage_name: String,
         duration: i32,
     },
     /// A stage suspended until `next_poll_at`.
     #[serde(rename = "stage:suspended", rename_all = "camelCase")]
     StageSuspended {
-        stage_id: String,
+        stage_id: StageId,
         stage_name: String,
         #[serde(with = "js_date")]
         next_poll_at: DateTime<Utc>,
@@ -90,14 +91,14 @@ pub enum EventKind {
     /// A stage failed.
     #[serde(rename = "stage:failed", rename_all = "camelCase")]
     StageFailed {
-        stage_id: String,
+        stage_id: StageId,
         stage_name: String,
         error: String,
     },
     /// A stage reported progress.
     #[serde(rename = "stage:progress", rename_all = "camelCase")]
     StageProgress {
-        stage_id: String,
+        stage_id: StageId,
         stage_name: String,
         progress: f64,
         message: String,
@@ -148,7 +149,7 @@ impl EventKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventEnvelope {
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// Per-run sequence.
     pub sequence: i32,
     /// The event type.

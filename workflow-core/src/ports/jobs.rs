@@ -3,6 +3,7 @@
 
 use super::records::{RunRecord, StageRecord};
 use super::status::Status;
+use crate::ids::{JobId, RunId, StageId, WorkflowId};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -10,17 +11,17 @@ use serde_json::Value;
 #[derive(Clone, Debug, PartialEq)]
 pub struct JobRecord {
     /// cuid.
-    pub id: String,
+    pub id: JobId,
     /// Enqueue time.
     pub created_at: DateTime<Utc>,
     /// Last write.
     pub updated_at: DateTime<Utc>,
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// The workflow (from `payload._workflowId`).
-    pub workflow_id: String,
+    pub workflow_id: WorkflowId,
     /// The stage to execute.
-    pub stage_id: String,
+    pub stage_id: StageId,
     /// Job status.
     pub status: Status,
     /// Higher first.
@@ -67,7 +68,7 @@ impl JobRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct JobLease {
     /// The job.
-    pub job_id: String,
+    pub job_id: JobId,
     /// The attempt at dequeue; writes with an older attempt are refused.
     pub attempt: i32,
 }
@@ -76,11 +77,11 @@ pub struct JobLease {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewJob {
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// The workflow.
-    pub workflow_id: String,
+    pub workflow_id: WorkflowId,
     /// The stage.
-    pub stage_id: String,
+    pub stage_id: StageId,
     /// Priority (the run's).
     pub priority: i32,
     /// `{ config: <run config> }`.
@@ -148,7 +149,7 @@ pub struct ClaimedJob {
 #[derive(Debug)]
 pub struct UnreadableJob {
     /// The job's `id`.
-    pub job_id: String,
+    pub job_id: JobId,
     /// What could not be read ([`StoreError::CorruptRow`](super::StoreError::CorruptRow) naming the table,
     /// row and column).
     pub error: super::StoreError,

@@ -3,6 +3,9 @@
 //! is a millisecond-precision `DateTime<Utc>`.
 
 use super::status::Status;
+use crate::ai::AiCallType;
+use crate::definition::record::LogLevel;
+use crate::ids::{RunId, StageId, StageRecordId, WorkflowId};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -10,7 +13,7 @@ use serde_json::Value;
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunRecord {
     /// cuid.
-    pub id: String,
+    pub id: RunId,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last write.
@@ -18,7 +21,7 @@ pub struct RunRecord {
     /// Optimistic-concurrency version, bumped by every write.
     pub version: i32,
     /// The workflow's id.
-    pub workflow_id: String,
+    pub workflow_id: WorkflowId,
     /// The workflow's display name.
     pub workflow_name: String,
     /// Equal to `workflow_id` for runs this engine creates; part of the blob key layout.
@@ -51,7 +54,7 @@ pub struct RunRecord {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewRun {
     /// The workflow's id.
-    pub workflow_id: String,
+    pub workflow_id: WorkflowId,
     /// The workflow's display name.
     pub workflow_name: String,
     /// The workflow type (the id).
@@ -89,7 +92,7 @@ pub struct RunUpdate {
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageRecord {
     /// cuid (the "stage record id").
-    pub id: String,
+    pub id: StageRecordId,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last write.
@@ -97,9 +100,9 @@ pub struct StageRecord {
     /// Optimistic-concurrency version.
     pub version: i32,
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// The stage id.
-    pub stage_id: String,
+    pub stage_id: StageId,
     /// The stage's display name.
     pub stage_name: String,
     /// 1-based definition position.
@@ -144,9 +147,9 @@ pub struct StageRecord {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewStage {
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// The stage id.
-    pub stage_id: String,
+    pub stage_id: StageId,
     /// The display name.
     pub stage_name: String,
     /// 1-based position.
@@ -200,11 +203,11 @@ pub struct LogRecord {
     /// When it was written.
     pub created_at: DateTime<Utc>,
     /// The run, if any.
-    pub workflow_run_id: Option<String>,
+    pub workflow_run_id: Option<RunId>,
     /// The stage record, if any.
-    pub workflow_stage_id: Option<String>,
+    pub workflow_stage_id: Option<StageRecordId>,
     /// `DEBUG`, `INFO`, `WARN` or `ERROR`.
-    pub level: String,
+    pub level: LogLevel,
     /// Text.
     pub message: String,
     /// Structured fields.
@@ -215,11 +218,11 @@ pub struct LogRecord {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewLog {
     /// The run, if any.
-    pub workflow_run_id: Option<String>,
+    pub workflow_run_id: Option<RunId>,
     /// The stage record, if any.
-    pub workflow_stage_id: Option<String>,
+    pub workflow_stage_id: Option<StageRecordId>,
     /// Level text.
-    pub level: String,
+    pub level: LogLevel,
     /// Text.
     pub message: String,
     /// Fields.
@@ -234,9 +237,9 @@ pub struct AnnotationRecord {
     /// When it was written.
     pub created_at: DateTime<Utc>,
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// The stage record (null for run-scoped rows, or once the stage row is deleted).
-    pub workflow_stage_record_id: Option<String>,
+    pub workflow_stage_record_id: Option<StageRecordId>,
     /// The stage attempt it was made in.
     pub attempt: i32,
     /// `run`, `stage`, `ai_call` or custom.
@@ -263,9 +266,9 @@ pub struct AnnotationRecord {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewAnnotation {
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// The stage record, if stage-scoped.
-    pub workflow_stage_record_id: Option<String>,
+    pub workflow_stage_record_id: Option<StageRecordId>,
     /// Attempt.
     pub attempt: i32,
     /// Scope.
@@ -348,7 +351,7 @@ pub struct OutboxRecord {
     /// Insert time.
     pub created_at: DateTime<Utc>,
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// Per-run sequence, from 1.
     pub sequence: i32,
     /// The event type (`workflow:created`, ...).
@@ -371,7 +374,7 @@ pub struct OutboxRecord {
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewOutboxEvent {
     /// The run it belongs to.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// Event type.
     pub event_type: String,
     /// Whole event.
@@ -402,8 +405,8 @@ pub struct AiCallRecord {
     pub created_at: DateTime<Utc>,
     /// Dot-separated topic (`workflow.<runId>.stage.<stageId>`).
     pub topic: String,
-    /// `text`, `object`, `embed`, `stream` or `batch`.
-    pub call_type: String,
+    /// What kind of call it was (`callType`).
+    pub call_type: AiCallType,
     /// The model key.
     pub model_key: String,
     /// The provider's model id.
@@ -428,7 +431,7 @@ pub struct RunFilter {
     /// Only runs with this status.
     pub status: Option<Status>,
     /// Only runs of this workflow.
-    pub workflow_id: Option<String>,
+    pub workflow_id: Option<WorkflowId>,
     /// At most this many, newest first (default 100).
     pub limit: Option<usize>,
 }

@@ -15,6 +15,7 @@ use super::jobs::{
 };
 use super::records::*;
 use super::status::Status;
+use crate::ids::{JobId, RunId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -125,7 +126,7 @@ pub trait Executor: Send {
         &mut self,
         since: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> Result<Vec<RunId>, StoreError>;
     /// Runs, newest first.
     async fn list_runs(&mut self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError>;
 
@@ -262,7 +263,7 @@ pub trait Executor: Send {
         &mut self,
         jobs: Vec<NewJob>,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> Result<Vec<JobId>, StoreError>;
     /// Leases up to `claim.limit` claimable jobs of `claim.workflows`: `PENDING` with `nextPollAt` null or
     /// `<= now`, highest priority then oldest; each becomes `RUNNING` with `attempt + 1`, `workerId` and
     /// `lockedAt = startedAt = now`. A job's stage row becomes `RUNNING` (`startedAt = now`) when its run
@@ -375,7 +376,7 @@ pub trait Executor: Send {
         &mut self,
         mut group: GroupStart,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(StageRecord, Option<String>)>, StoreError> {
+    ) -> Result<Vec<(StageRecord, Option<JobId>)>, StoreError> {
         let rows = self
             .insert_stages(std::mem::take(&mut group.stages), group.if_absent, now)
             .await?;

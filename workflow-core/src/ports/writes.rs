@@ -4,15 +4,16 @@
 use super::jobs::{JobEnd, JobLease, NewJob};
 use super::records::*;
 use super::status::Status;
+use crate::ids::{RunId, StageRecordId, WorkflowId};
 use serde_json::Value;
 
 /// A stage outcome to record ([`Executor::record_stage`](super::Executor::record_stage)).
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageWrite {
     /// The run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// The stage row (`workflow_stages.id`).
-    pub stage_record_id: String,
+    pub stage_record_id: StageRecordId,
     /// The new column values.
     pub update: StageUpdate,
     /// Blobs to store with it (the output, artifacts), as `(key, value)`.
@@ -40,7 +41,7 @@ pub struct GroupStart {
     /// Keep rows that exist already (an interrupted claim) instead of failing on them.
     pub if_absent: bool,
     /// The workflow (for the jobs' payload).
-    pub workflow_id: String,
+    pub workflow_id: WorkflowId,
     /// The jobs' priority (the run's).
     pub priority: i32,
     /// The jobs' payload (`{ config: <run config> }`).

@@ -92,7 +92,7 @@ impl Database {
         workflow: &str,
         count: usize,
         sleep_ms: u64,
-    ) -> Vec<String> {
+    ) -> Vec<workflow_core::ids::RunId> {
         let input = serde_json::to_value(Load { sleep_ms }).unwrap();
         let mut ids = Vec::with_capacity(count);
         for _ in 0..count {

@@ -12,6 +12,7 @@ use sqlx::Postgres;
 #[cfg(feature = "sqlite")]
 use sqlx::Sqlite;
 use std::time::Duration;
+use workflow_core::ids::JobId;
 use workflow_core::ports::jobs::{JobEnd, JobLease, JobRecord, NewJob, StaleJobs, SuspendedJobEnd};
 use workflow_core::ports::{Status, StoreError};
 
@@ -21,7 +22,10 @@ pub(crate) fn stored_payload(job: &NewJob) -> Value {
         Value::Object(map) => map.clone(),
         other => [("value".to_owned(), other.clone())].into_iter().collect(),
     };
-    payload.insert("_workflowId".into(), Value::String(job.workflow_id.clone()));
+    payload.insert(
+        "_workflowId".into(),
+        Value::String(job.workflow_id.to_string()),
+    );
     Value::Object(payload)
 }
 
@@ -33,10 +37,10 @@ macro_rules! jobs_ops {
                 &mut self,
                 jobs: Vec<NewJob>,
                 now: DateTime<Utc>,
-            ) -> Result<Vec<String>, StoreError> {
+            ) -> Result<Vec<JobId>, StoreError> {
                 let mut ids = Vec::with_capacity(jobs.len());
                 for job in jobs {
-                    let id = workflow_core::ids::cuid();
+                    let id = JobId::from(workflow_core::ids::cuid());
                     let query = sqlx::query(statements($dialect).insert_job)
                         .bind(id.clone())
                         .bind(Ts(now))

@@ -19,6 +19,7 @@ mod trait_impl;
 use crate::tables::corrupt_or;
 use sqlx::{Database, Pool, Transaction};
 use std::collections::HashSet;
+use workflow_core::ids::RunId;
 use workflow_core::ports::{ClaimedJob, StoreError, UnreadableJob};
 
 /// Where an executor's statements run.
@@ -34,7 +35,7 @@ pub(crate) enum Holder<DB: Database> {
 pub struct SqlExecutor<DB: Database> {
     pub(crate) holder: Holder<DB>,
     /// Runs whose outbox sequence this transaction has locked (PostgreSQL advisory locks).
-    pub(crate) locked_runs: HashSet<String>,
+    pub(crate) locked_runs: HashSet<RunId>,
 }
 
 impl<DB: Database> SqlExecutor<DB> {
@@ -105,11 +106,11 @@ pub(crate) fn unreadable(
 ) -> Result<UnreadableJob, StoreError> {
     match (&error, job_id) {
         (StoreError::CorruptRow { .. }, Some(job_id)) => Ok(UnreadableJob {
-            job_id: job_id.to_owned(),
+            job_id: job_id.into(),
             error,
         }),
         (StoreError::CorruptRow { row_id, .. }, None) => Ok(UnreadableJob {
-            job_id: row_id.clone(),
+            job_id: row_id.as_str().into(),
             error,
         }),
         _ => Err(error),

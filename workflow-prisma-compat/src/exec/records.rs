@@ -31,7 +31,7 @@ macro_rules! records_ops {
                         .bind(Ts(now))
                         .bind(log.workflow_run_id)
                         .bind(log.workflow_stage_id)
-                        .bind(log.level)
+                        .bind(log.level.as_str())
                         .bind(log.message)
                         .bind(log.metadata.map(Json));
                     on!(self, write, |e| query.execute(e).await)
@@ -361,7 +361,7 @@ macro_rules! records_ops {
                     .bind(call.id)
                     .bind(Ts(call.created_at))
                     .bind(call.topic)
-                    .bind(call.call_type)
+                    .bind(call.call_type.as_str())
                     .bind(call.model_key)
                     .bind(call.model_id)
                     .bind(call.prompt)

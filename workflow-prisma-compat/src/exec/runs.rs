@@ -11,7 +11,7 @@ use sqlx::Postgres;
 use sqlx::QueryBuilder;
 #[cfg(feature = "sqlite")]
 use sqlx::Sqlite;
-use workflow_core::ids::cuid;
+use workflow_core::ids::{RunId, cuid};
 use workflow_core::ports::*;
 
 /// Pushes a status value (`CAST(<bind>::text AS "Status")` on PostgreSQL).
@@ -159,7 +159,7 @@ macro_rules! runs_ops {
                     .map(|row| row.map(|d| d.0))
                     .map_err(failed("lock a run"))?;
                 if run.is_some() {
-                    self.locked_runs.insert(id.to_owned());
+                    self.locked_runs.insert(id.into());
                 }
                 Ok(run)
             }
@@ -230,8 +230,8 @@ macro_rules! runs_ops {
                 &mut self,
                 since: DateTime<Utc>,
                 limit: usize,
-            ) -> Result<Vec<String>, StoreError> {
-                let query = sqlx::query_scalar::<_, String>(statements($dialect).stuck_runs)
+            ) -> Result<Vec<RunId>, StoreError> {
+                let query = sqlx::query_scalar::<_, RunId>(statements($dialect).stuck_runs)
                     .bind(Ts(since))
                     .bind(limit as i64);
                 on!(self, read, |e| query.fetch_all(e).await).map_err(failed("find stuck runs"))

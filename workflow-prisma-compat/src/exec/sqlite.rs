@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::Sqlite;
 use std::collections::HashMap;
-use workflow_core::ids::cuid;
+use workflow_core::ids::{JobId, RunId, StageId, cuid};
 use workflow_core::ports::*;
 
 impl SqlExecutor<Sqlite> {
@@ -17,7 +17,7 @@ impl SqlExecutor<Sqlite> {
         &mut self,
         jobs: Vec<NewJob>,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<JobId>, StoreError> {
         self.op_insert_jobs(jobs, now).await
     }
 
@@ -41,7 +41,7 @@ impl SqlExecutor<Sqlite> {
         events: Vec<NewOutboxEvent>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut by_run: Vec<(String, Vec<NewOutboxEvent>)> = Vec::new();
+        let mut by_run: Vec<(RunId, Vec<NewOutboxEvent>)> = Vec::new();
         for event in events {
             match by_run
                 .iter_mut()
@@ -63,7 +63,7 @@ impl SqlExecutor<Sqlite> {
         if_absent: bool,
         now: DateTime<Utc>,
     ) -> Result<Vec<StageRecord>, StoreError> {
-        let keys: Vec<(String, String)> = stages
+        let keys: Vec<(RunId, StageId)> = stages
             .iter()
             .map(|s| (s.workflow_run_id.clone(), s.stage_id.clone()))
             .collect();
@@ -145,13 +145,13 @@ impl SqlExecutor<Sqlite> {
         &mut self,
         mut group: GroupStart,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(StageRecord, Option<String>)>, StoreError> {
+    ) -> Result<Vec<(StageRecord, Option<JobId>)>, StoreError> {
         let rows = self
             .dialect_insert_stages(std::mem::take(&mut group.stages), group.if_absent, now)
             .await?;
-        let mut jobs: HashMap<String, String> = HashMap::new();
+        let mut jobs: HashMap<StageId, JobId> = HashMap::new();
         let pending = group.jobs_for(&rows);
-        let stage_ids: Vec<String> = pending.iter().map(|j| j.stage_id.clone()).collect();
+        let stage_ids: Vec<StageId> = pending.iter().map(|j| j.stage_id.clone()).collect();
         let ids = self.op_insert_jobs(pending, now).await?;
         jobs.extend(stage_ids.into_iter().zip(ids));
         self.dialect_append_outbox(group.events, now).await?;

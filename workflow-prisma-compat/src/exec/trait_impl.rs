@@ -11,6 +11,7 @@ use sqlx::Postgres;
 use sqlx::Sqlite;
 use std::collections::HashMap;
 use std::time::Duration;
+use workflow_core::ids::{JobId, RunId};
 use workflow_core::ports::jobs::{
     ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs,
 };
@@ -71,7 +72,7 @@ macro_rules! executor_impl {
                 &mut self,
                 since: DateTime<Utc>,
                 limit: usize,
-            ) -> Result<Vec<String>, StoreError> {
+            ) -> Result<Vec<RunId>, StoreError> {
                 self.op_stuck_runs(since, limit).await
             }
             async fn list_runs(
@@ -227,7 +228,7 @@ macro_rules! executor_impl {
                 &mut self,
                 jobs: Vec<NewJob>,
                 now: DateTime<Utc>,
-            ) -> Result<Vec<String>, StoreError> {
+            ) -> Result<Vec<JobId>, StoreError> {
                 self.dialect_enqueue_jobs(jobs, now).await
             }
             async fn claim_jobs(
@@ -330,7 +331,7 @@ macro_rules! executor_impl {
                 &mut self,
                 group: GroupStart,
                 now: DateTime<Utc>,
-            ) -> Result<Vec<(StageRecord, Option<String>)>, StoreError> {
+            ) -> Result<Vec<(StageRecord, Option<JobId>)>, StoreError> {
                 self.dialect_start_group(group, now).await
             }
         }

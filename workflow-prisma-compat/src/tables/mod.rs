@@ -141,6 +141,16 @@ impl<'a, R: Columns> RowReader<'a, R> {
         RowReader { table, row, id }
     }
 
+    /// A text column parsed with `FromStr` (closed sets stored as text: log levels, AI call types).
+    pub fn parsed<T: std::str::FromStr<Err = String>>(
+        &self,
+        column: &'static str,
+    ) -> Result<T, StoreError> {
+        self.text(column)?
+            .parse()
+            .map_err(|message: String| self.error(column, message))
+    }
+
     fn error(&self, column: &'static str, message: impl Into<String>) -> StoreError {
         StoreError::CorruptRow {
             table: self.table.name,

@@ -152,11 +152,11 @@ pub(crate) const AI_CALLS: Table = Table {
 pub(crate) fn run(row: &impl Columns) -> Result<RunRecord, StoreError> {
     let r = RowReader::new(&RUNS, row);
     Ok(RunRecord {
-        id: r.text("id")?,
+        id: r.text("id")?.into(),
         created_at: r.ts("createdAt")?,
         updated_at: r.ts("updatedAt")?,
         version: r.int("version")?,
-        workflow_id: r.text("workflowId")?,
+        workflow_id: r.text("workflowId")?.into(),
         workflow_name: r.text("workflowName")?,
         workflow_type: r.text("workflowType")?,
         status: r.status("status")?,
@@ -176,12 +176,12 @@ pub(crate) fn run(row: &impl Columns) -> Result<RunRecord, StoreError> {
 pub(crate) fn stage(row: &impl Columns) -> Result<StageRecord, StoreError> {
     let r = RowReader::new(&STAGES, row);
     Ok(StageRecord {
-        id: r.text("id")?,
+        id: r.text("id")?.into(),
         created_at: r.ts("createdAt")?,
         updated_at: r.ts("updatedAt")?,
         version: r.int("version")?,
-        workflow_run_id: r.text("workflowRunId")?,
-        stage_id: r.text("stageId")?,
+        workflow_run_id: r.text("workflowRunId")?.into(),
+        stage_id: r.text("stageId")?.into(),
         stage_name: r.text("stageName")?,
         stage_number: r.int("stageNumber")?,
         execution_group: r.int("executionGroup")?,
@@ -209,9 +209,9 @@ pub(crate) fn log(row: &impl Columns) -> Result<LogRecord, StoreError> {
     Ok(LogRecord {
         id: r.text("id")?,
         created_at: r.ts("createdAt")?,
-        workflow_run_id: r.opt_text("workflowRunId")?,
-        workflow_stage_id: r.opt_text("workflowStageId")?,
-        level: r.text("level")?,
+        workflow_run_id: r.opt_text("workflowRunId")?.map(Into::into),
+        workflow_stage_id: r.opt_text("workflowStageId")?.map(Into::into),
+        level: r.parsed("level")?,
         message: r.text("message")?,
         metadata: r.opt_json("metadata")?,
     })
@@ -222,8 +222,8 @@ pub(crate) fn annotation(row: &impl Columns) -> Result<AnnotationRecord, StoreEr
     Ok(AnnotationRecord {
         id: r.text("id")?,
         created_at: r.ts("createdAt")?,
-        workflow_run_id: r.text("workflowRunId")?,
-        workflow_stage_record_id: r.opt_text("workflowStageRecordId")?,
+        workflow_run_id: r.text("workflowRunId")?.into(),
+        workflow_stage_record_id: r.opt_text("workflowStageRecordId")?.map(Into::into),
         attempt: r.int("attempt")?,
         scope: r.text("scope")?,
         scope_id: r.opt_text("scopeId")?,
@@ -242,7 +242,7 @@ pub(crate) fn outbox(row: &impl Columns) -> Result<OutboxRecord, StoreError> {
     Ok(OutboxRecord {
         id: r.text("id")?,
         created_at: r.ts("createdAt")?,
-        workflow_run_id: r.text("workflowRunId")?,
+        workflow_run_id: r.text("workflowRunId")?.into(),
         sequence: r.int("sequence")?,
         event_type: r.text("eventType")?,
         payload: r.json("payload")?,
@@ -271,12 +271,12 @@ pub(crate) fn job(row: &impl Columns) -> Result<JobRecord, StoreError> {
             message: "the payload has no _workflowId".into(),
         })?;
     Ok(JobRecord {
-        id: r.text("id")?,
+        id: r.text("id")?.into(),
         created_at: r.ts("createdAt")?,
         updated_at: r.ts("updatedAt")?,
-        workflow_run_id: r.text("workflowRunId")?,
-        workflow_id,
-        stage_id: r.text("stageId")?,
+        workflow_run_id: r.text("workflowRunId")?.into(),
+        workflow_id: workflow_id.into(),
+        stage_id: r.text("stageId")?.into(),
         status: r.status("status")?,
         priority: r.int("priority")?,
         attempt: r.int("attempt")?,
@@ -297,7 +297,7 @@ pub(crate) fn ai_call(row: &impl Columns) -> Result<AiCallRecord, StoreError> {
         id: r.text("id")?,
         created_at: r.ts("createdAt")?,
         topic: r.text("topic")?,
-        call_type: r.text("callType")?,
+        call_type: r.parsed("callType")?,
         model_key: r.text("modelKey")?,
         model_id: r.text("modelId")?,
         prompt: r.text("prompt")?,

@@ -2,12 +2,12 @@
 
 use super::harness::{BackendFactory, Harness};
 use serde_json::json;
-use workflow_core::ai::{AiCall, AiCallLogger, ModelPrice};
+use workflow_core::ai::{AiCall, AiCallLogger, AiCallType, ModelPrice};
 
 fn call(topic: &str, input: u32, output: u32) -> AiCall {
     AiCall {
         topic: topic.into(),
-        call_type: "text".into(),
+        call_type: AiCallType::Text,
         model_key: "gemini-2.5-flash".into(),
         model_id: "google/gemini-2.5-flash".into(),
         prompt: "Summarize: …".into(),

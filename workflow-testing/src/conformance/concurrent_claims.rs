@@ -56,7 +56,7 @@ pub async fn concurrent_workers_never_share_a_job(factory: &dyn BackendFactory) 
     let h = Harness::new(factory).await;
     let jobs: Vec<NewJob> = (0..JOBS)
         .map(|n| NewJob {
-            workflow_run_id: format!("run-{n:03}"),
+            workflow_run_id: format!("run-{n:03}").into(),
             workflow_id: "conformance-linear".into(),
             stage_id: "double".into(),
             priority: (n % 3) as i32,

@@ -5,7 +5,7 @@ use super::fixtures;
 use super::harness::{BackendFactory, Harness};
 use serde_json::json;
 use std::time::Duration;
-use workflow_core::hosts::JobRunOutcome;
+use workflow_core::kernel::JobOutcome;
 use workflow_core::kernel::RunCancel;
 use workflow_core::ports::Status;
 use workflow_core::ports::{Clock, NewJob};
@@ -120,10 +120,7 @@ pub async fn design_difference_6_jobs_of_finished_runs_are_not_claimable(
     let mut tx = h.backend.store.begin().await.unwrap();
     tx.enqueue_jobs(vec![extra], h.clock_now()).await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(
-        h.run_next_job().await.unwrap().outcome,
-        JobRunOutcome::Failed
-    );
+    assert_eq!(h.run_next_job().await.unwrap().outcome, JobOutcome::Failed);
     assert_eq!(h.run(&failing).await.status, Status::Failed);
     assert!(
         h.jobs(&failing)
@@ -162,6 +159,6 @@ pub async fn job_outcomes_are_reported(factory: &dyn BackendFactory) {
     let h = Harness::new(factory).await;
     h.create("conformance-linear", json!({})).await;
     h.claim().await;
-    let outcomes: Vec<JobRunOutcome> = h.drain().await.into_iter().map(|r| r.outcome).collect();
-    assert_eq!(outcomes, [JobRunOutcome::Completed; 3]);
+    let outcomes: Vec<JobOutcome> = h.drain().await.into_iter().map(|r| r.outcome).collect();
+    assert_eq!(outcomes, [JobOutcome::Completed; 3]);
 }

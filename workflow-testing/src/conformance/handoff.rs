@@ -5,6 +5,7 @@
 use super::harness::{BackendFactory, Harness};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
+use workflow_core::ids::StageId;
 use workflow_core::kernel::{ExecuteOptions, JobOutcome, RunCreate};
 use workflow_core::ports::Status;
 
@@ -44,7 +45,7 @@ pub async fn the_recording_transaction_leases_the_next_stage(factory: &dyn Backe
     );
     assert_eq!(
         h.execute(next).await.outcome,
-        workflow_core::hosts::JobRunOutcome::Completed
+        workflow_core::kernel::JobOutcome::Completed
     );
     assert_eq!(h.drive(&run_id).await.status, Status::Completed);
 }
@@ -89,7 +90,7 @@ pub async fn a_handoff_takes_the_highest_priority_job(factory: &dyn BackendFacto
             )
         })
         .collect();
-    assert_eq!(next, [(high.clone(), "first".to_owned())]);
+    assert_eq!(next, [(high.clone(), StageId::from("first"))]);
     assert_eq!(h.stage(&low, "second").await.status, Status::Pending);
     for job in handoff.next {
         h.execute(job).await;

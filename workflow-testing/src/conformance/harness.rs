@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use workflow_core::hosts::{HostConfig, JobRun, RetryPolicy, execute_job, run_maintenance_tick};
+use workflow_core::ids::RunId;
 use workflow_core::kernel::{Kernel, LeasedJob, RunClaimPending, RunCreate, RunsClaimed};
 use workflow_core::ports::*;
 
@@ -117,7 +118,7 @@ impl Harness {
     }
 
     /// Creates a run (fresh idempotency key); returns its id.
-    pub async fn create(&self, workflow_id: &str, input: Value) -> String {
+    pub async fn create(&self, workflow_id: &str, input: Value) -> RunId {
         let command = RunCreate::new(workflow_core::ids::uuid(), workflow_id, input);
         self.kernel
             .dispatch(command)

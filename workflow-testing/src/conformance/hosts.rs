@@ -17,7 +17,7 @@ fn fast(h: &Harness, concurrency: usize) -> HostConfig {
     }
 }
 
-async fn wait_finished(h: &Harness, run_ids: &[String]) {
+async fn wait_finished(h: &Harness, run_ids: &[workflow_core::ids::RunId]) {
     let waited = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             let mut done = true;

@@ -4,7 +4,8 @@ use super::fixtures::{self, release_gate, wait_until_gated};
 use super::harness::{BackendFactory, Harness};
 use serde_json::json;
 use std::time::Duration;
-use workflow_core::hosts::{JobRunOutcome, execute_job};
+use workflow_core::hosts::execute_job;
+use workflow_core::kernel::JobOutcome;
 use workflow_core::kernel::LeaseReapStale;
 use workflow_core::ports::Status;
 
@@ -87,7 +88,7 @@ pub async fn design_difference_8_stale_workers_are_fenced(factory: &dyn BackendF
     );
     release_gate(&run_id);
     let stale = stale.await.unwrap();
-    assert_eq!(stale.outcome, JobRunOutcome::Fenced);
+    assert_eq!(stale.outcome, JobOutcome::Fenced);
     assert!(stale.error.unwrap().contains("lost its lease (attempt 1)"));
     assert_eq!(
         h.stage(&run_id, "first").await.status,
@@ -98,7 +99,7 @@ pub async fn design_difference_8_stale_workers_are_fenced(factory: &dyn BackendF
     let fresh = tokio::spawn(async move { execute_job(&kernel, &host, fresh_job, &never).await });
     wait_until_gated(&run_id).await;
     release_gate(&run_id);
-    assert_eq!(fresh.await.unwrap().outcome, JobRunOutcome::Completed);
+    assert_eq!(fresh.await.unwrap().outcome, JobOutcome::Completed);
     let stage = h.stage(&run_id, "first").await;
     assert_eq!(stage.status, Status::Completed);
     let key = stage.output_data.unwrap()["_artifactKey"]

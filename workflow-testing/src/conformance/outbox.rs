@@ -111,7 +111,7 @@ pub async fn failing_deliveries_go_to_the_dead_letter_queue(factory: &dyn Backen
 }
 
 /// A sink several kernels share, recording the order in which events arrive across all of them.
-struct SharedLog(std::sync::Arc<std::sync::Mutex<Vec<(String, i32)>>>);
+struct SharedLog(std::sync::Arc<std::sync::Mutex<Vec<(workflow_core::ids::RunId, i32)>>>);
 
 #[async_trait::async_trait]
 impl workflow_core::ports::EventSink for SharedLog {

@@ -4,7 +4,7 @@ use super::fixtures;
 use super::harness::{BackendFactory, Harness};
 use serde_json::json;
 use std::time::Duration;
-use workflow_core::hosts::JobRunOutcome;
+use workflow_core::kernel::JobOutcome;
 use workflow_core::ports::Status;
 use workflow_core::time::add;
 
@@ -16,10 +16,7 @@ pub async fn failures_retry_with_backoff_until_max_attempts(factory: &dyn Backen
         .create("conformance-linear", json!({ "failTimes": 5 }))
         .await;
     h.claim().await;
-    assert_eq!(
-        h.run_next_job().await.unwrap().outcome,
-        JobRunOutcome::Failed
-    );
+    assert_eq!(h.run_next_job().await.unwrap().outcome, JobOutcome::Failed);
     let job = h.jobs(&run_id).await.remove(0);
     assert_eq!(
         (job.status, job.attempt, job.last_error.as_deref()),
@@ -34,20 +31,14 @@ pub async fn failures_retry_with_backoff_until_max_attempts(factory: &dyn Backen
         "not claimable before its retry time"
     );
     h.advance(Duration::from_secs(2));
-    assert_eq!(
-        h.run_next_job().await.unwrap().outcome,
-        JobRunOutcome::Failed
-    );
+    assert_eq!(h.run_next_job().await.unwrap().outcome, JobOutcome::Failed);
     let job = h.jobs(&run_id).await.remove(0);
     assert_eq!(
         (job.attempt, job.next_poll_at),
         (2, Some(add(h.clock_now(), Duration::from_secs(4))))
     );
     h.advance(Duration::from_secs(4));
-    assert_eq!(
-        h.run_next_job().await.unwrap().outcome,
-        JobRunOutcome::Failed
-    );
+    assert_eq!(h.run_next_job().await.unwrap().outcome, JobOutcome::Failed);
     let job = h.jobs(&run_id).await.remove(0);
     assert_eq!(
         (job.status, job.attempt, job.last_error.as_deref()),

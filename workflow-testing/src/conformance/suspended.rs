@@ -4,7 +4,7 @@ use super::fixtures;
 use super::harness::{BackendFactory, Harness};
 use serde_json::json;
 use std::time::Duration;
-use workflow_core::hosts::JobRunOutcome;
+use workflow_core::kernel::JobOutcome;
 use workflow_core::kernel::{RunCancel, RunTransition, StagePollSuspended, TransitionAction};
 use workflow_core::ports::Status;
 use workflow_core::time::{add, to_js_iso};
@@ -28,7 +28,7 @@ pub async fn a_suspended_stage_resumes_when_ready(factory: &dyn BackendFactory) 
     h.claim().await;
     assert_eq!(
         h.run_next_job().await.unwrap().outcome,
-        JobRunOutcome::Suspended
+        JobOutcome::Suspended
     );
     let suspended_at = h.clock_now();
     let stage = h.stage(&run_id, "submit-batch").await;

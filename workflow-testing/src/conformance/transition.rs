@@ -3,7 +3,7 @@
 use super::harness::{BackendFactory, Harness};
 use serde_json::json;
 use std::time::Duration;
-use workflow_core::hosts::JobRunOutcome;
+use workflow_core::kernel::JobOutcome;
 use workflow_core::kernel::{RunCancel, RunTransition, TransitionAction};
 use workflow_core::ports::Status;
 
@@ -16,7 +16,7 @@ pub async fn a_linear_run_completes(factory: &dyn BackendFactory) {
     h.claim().await;
     assert_eq!(
         h.run_next_job().await.unwrap().outcome,
-        JobRunOutcome::Completed
+        JobOutcome::Completed
     );
     let stages = h.stages(&run_id).await;
     assert_eq!(
@@ -30,11 +30,11 @@ pub async fn a_linear_run_completes(factory: &dyn BackendFactory) {
     h.advance(Duration::from_millis(500));
     assert_eq!(
         h.run_next_job().await.unwrap().outcome,
-        JobRunOutcome::Completed
+        JobOutcome::Completed
     );
     assert_eq!(
         h.run_next_job().await.unwrap().outcome,
-        JobRunOutcome::Completed
+        JobOutcome::Completed
     );
     assert!(h.run_next_job().await.is_none());
 
@@ -95,7 +95,7 @@ pub async fn parallel_groups_join_into_a_tuple(factory: &dyn BackendFactory) {
         .stages(&fan)
         .await
         .into_iter()
-        .map(|s| (s.stage_id, s.execution_group))
+        .map(|s| (s.stage_id.into_string(), s.execution_group))
         .collect();
     assert_eq!(
         groups,
@@ -227,7 +227,8 @@ pub async fn a_failed_stage_fails_the_run(factory: &dyn BackendFactory) {
         h.logs(&run_id)
             .await
             .iter()
-            .any(|l| l.level == "ERROR" && l.message == "Stage first failed: scripted failure 1")
+            .any(|l| l.level == workflow_core::LogLevel::Error
+                && l.message == "Stage first failed: scripted failure 1")
     );
 }
 
@@ -238,10 +239,7 @@ pub async fn a_stage_being_retried_keeps_the_run_running(factory: &dyn BackendFa
         .create("conformance-linear", json!({ "failTimes": 1 }))
         .await;
     h.claim().await;
-    assert_eq!(
-        h.run_next_job().await.unwrap().outcome,
-        JobRunOutcome::Failed
-    );
+    assert_eq!(h.run_next_job().await.unwrap().outcome, JobOutcome::Failed);
     assert_eq!(h.stage(&run_id, "first").await.status, Status::Failed);
     let job = &h.jobs(&run_id).await[0];
     assert_eq!((job.status, job.attempt), (Status::Pending, 1));

@@ -4,6 +4,7 @@
 use super::tables::Tables;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
+use workflow_core::ids::JobId;
 use workflow_core::ports::jobs::{
     ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs,
 };
@@ -21,11 +22,11 @@ impl Tables {
         jobs: Vec<NewJob>,
         max_attempts: i32,
         now: DateTime<Utc>,
-    ) -> Vec<String> {
+    ) -> Vec<JobId> {
         jobs.into_iter()
             .map(|job| {
                 let record = JobRecord {
-                    id: workflow_core::ids::cuid(),
+                    id: workflow_core::ids::cuid().into(),
                     created_at: now,
                     updated_at: now,
                     workflow_run_id: job.workflow_run_id,
@@ -51,12 +52,12 @@ impl Tables {
     }
 
     pub fn claim_jobs(&mut self, claim: &JobClaim, now: DateTime<Utc>) -> Vec<ClaimedJob> {
-        let ids: Vec<String> = self
+        let ids: Vec<JobId> = self
             .claimable
             .iter()
             .filter_map(|(_, _, _, id)| self.job(id))
             .filter(|job| job.next_poll_at.is_none_or(|at| at <= now))
-            .filter(|job| claim.workflows.contains(&job.workflow_id))
+            .filter(|job| claim.workflows.iter().any(|id| *id == job.workflow_id))
             .take(claim.limit)
             .map(|job| job.id.clone())
             .collect();

@@ -72,11 +72,8 @@ impl Tables {
 
     /// Whether a row with this non-null idempotency key exists for `(run, key)`.
     pub fn annotation_exists(&self, run_id: &str, key: &str, idempotency_key: &str) -> bool {
-        self.annotation_keys.contains(&(
-            run_id.to_owned(),
-            key.to_owned(),
-            idempotency_key.to_owned(),
-        ))
+        self.annotation_keys
+            .contains(&(run_id.into(), key.to_owned(), idempotency_key.to_owned()))
     }
 
     pub fn add_annotation(&mut self, row: AnnotationRecord) {

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
+use workflow_core::ids::RunId;
 use workflow_core::ids::cuid;
 use workflow_core::ports::store::{in_progress_marker, is_in_progress_marker};
 use workflow_core::ports::*;
@@ -78,7 +79,7 @@ impl Tables {
     }
 
     pub fn append_outbox(&mut self, events: Vec<NewOutboxEvent>, now: DateTime<Utc>) {
-        let mut next: HashMap<String, i32> = HashMap::new();
+        let mut next: HashMap<RunId, i32> = HashMap::new();
         for event in events {
             let run = event.workflow_run_id.clone();
             let sequence = match next.get(&run) {

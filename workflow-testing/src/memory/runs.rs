@@ -4,6 +4,7 @@
 use super::tables::Tables;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use workflow_core::ids::RunId;
 use workflow_core::ids::cuid;
 use workflow_core::ports::*;
 
@@ -46,7 +47,7 @@ fn guarded<'a, T>(
 impl Tables {
     pub fn create_run(&mut self, run: NewRun, now: DateTime<Utc>) -> RunRecord {
         let record = RunRecord {
-            id: cuid(),
+            id: cuid().into(),
             created_at: now,
             updated_at: now,
             version: 1,
@@ -91,7 +92,7 @@ impl Tables {
     }
 
     pub fn claim_pending_runs(&mut self, limit: usize, now: DateTime<Utc>) -> Vec<RunRecord> {
-        let ids: Vec<String> = self
+        let ids: Vec<RunId> = self
             .pending_runs
             .iter()
             .take(limit)
@@ -109,7 +110,7 @@ impl Tables {
             .collect()
     }
 
-    pub fn stuck_runs(&self, since: DateTime<Utc>, limit: usize) -> Vec<String> {
+    pub fn stuck_runs(&self, since: DateTime<Utc>, limit: usize) -> Vec<RunId> {
         let mut runs: Vec<&RunRecord> = self
             .running_runs
             .iter()
@@ -155,7 +156,7 @@ impl Tables {
 
     fn new_stage(stage: NewStage, now: DateTime<Utc>) -> StageRecord {
         StageRecord {
-            id: cuid(),
+            id: cuid().into(),
             created_at: now,
             updated_at: now,
             version: 1,

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
+use workflow_core::ids::{JobId, RunId};
 use workflow_core::ports::jobs::{
     ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs,
 };
@@ -126,7 +127,7 @@ impl Executor for MemorySession {
         &mut self,
         since: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<RunId>, StoreError> {
         Ok(self.with(|t| t.stuck_runs(since, limit)).await)
     }
 
@@ -319,7 +320,7 @@ impl Executor for MemorySession {
         &mut self,
         jobs: Vec<NewJob>,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<JobId>, StoreError> {
         let max_attempts = self.max_attempts;
         Ok(self.with(|t| t.enqueue_jobs(jobs, max_attempts, now)).await)
     }

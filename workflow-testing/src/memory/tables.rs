@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use workflow_core::ids::{JobId, RunId, StageId, StageRecordId};
 use workflow_core::ports::jobs::JobRecord;
 use workflow_core::ports::*;
 
@@ -19,17 +20,17 @@ pub(crate) struct IdempotencyRow {
 }
 
 /// A queue position: higher priority first, then older, then earlier inserted.
-pub(crate) type QueueKey = (Reverse<i32>, DateTime<Utc>, u64, String);
+pub(crate) type QueueKey<Id> = (Reverse<i32>, DateTime<Utc>, u64, Id);
 
 /// A row as it was before a change (`None`: it did not exist).
 pub(super) enum Undo {
-    Run(String, Option<(RunRecord, u64)>),
-    Stage(String, Option<StageRecord>),
+    Run(RunId, Option<(RunRecord, u64)>),
+    Stage(StageRecordId, Option<StageRecord>),
     Log(u64, Option<LogRecord>),
     Annotation(u64, Option<AnnotationRecord>),
     Outbox(String, Option<OutboxRecord>),
     Idempotency((String, String), Option<IdempotencyRow>),
-    Job(String, Option<(JobRecord, u64)>),
+    Job(JobId, Option<(JobRecord, u64)>),
     Blob(String, Option<Value>),
     AiCalls(usize),
 }
@@ -38,28 +39,28 @@ pub(super) enum Undo {
 #[derive(Default)]
 pub(crate) struct Tables {
     pub(super) seq: u64,
-    pub(super) runs: HashMap<String, (RunRecord, u64)>,
-    pub pending_runs: BTreeSet<QueueKey>,
-    pub running_runs: BTreeSet<String>,
-    pub(super) stages: HashMap<String, StageRecord>,
-    pub(super) stage_keys: HashMap<(String, String), String>,
-    pub(super) stages_of_run: HashMap<String, BTreeSet<(i32, i32, String)>>,
-    pub suspended: BTreeSet<(DateTime<Utc>, String)>,
+    pub(super) runs: HashMap<RunId, (RunRecord, u64)>,
+    pub pending_runs: BTreeSet<QueueKey<RunId>>,
+    pub running_runs: BTreeSet<RunId>,
+    pub(super) stages: HashMap<StageRecordId, StageRecord>,
+    pub(super) stage_keys: HashMap<(RunId, StageId), StageRecordId>,
+    pub(super) stages_of_run: HashMap<RunId, BTreeSet<(i32, i32, StageRecordId)>>,
+    pub suspended: BTreeSet<(DateTime<Utc>, StageRecordId)>,
     pub(super) logs: BTreeMap<u64, LogRecord>,
-    pub(super) logs_of_run: HashMap<String, BTreeSet<u64>>,
+    pub(super) logs_of_run: HashMap<RunId, BTreeSet<u64>>,
     pub(super) annotations: BTreeMap<u64, AnnotationRecord>,
-    pub(super) annotations_of_run: HashMap<String, BTreeSet<u64>>,
-    pub(super) annotations_of_stage: HashMap<String, BTreeSet<u64>>,
-    pub(super) annotation_keys: HashSet<(String, String, String)>,
+    pub(super) annotations_of_run: HashMap<RunId, BTreeSet<u64>>,
+    pub(super) annotations_of_stage: HashMap<StageRecordId, BTreeSet<u64>>,
+    pub(super) annotation_keys: HashSet<(RunId, String, String)>,
     pub(super) outbox: HashMap<String, OutboxRecord>,
-    pub(super) outbox_of_run: HashMap<String, BTreeMap<i32, String>>,
-    pub undelivered: BTreeSet<(String, i32, String)>,
+    pub(super) outbox_of_run: HashMap<RunId, BTreeMap<i32, String>>,
+    pub undelivered: BTreeSet<(RunId, i32, String)>,
     pub dead_letters: BTreeSet<(DateTime<Utc>, String)>,
     pub(super) idempotency: HashMap<(String, String), IdempotencyRow>,
-    pub(super) jobs: HashMap<String, (JobRecord, u64)>,
-    pub claimable: BTreeSet<QueueKey>,
-    pub running_jobs: BTreeSet<String>,
-    pub(super) jobs_of_run: HashMap<String, BTreeSet<(u64, String)>>,
+    pub(super) jobs: HashMap<JobId, (JobRecord, u64)>,
+    pub claimable: BTreeSet<QueueKey<JobId>>,
+    pub running_jobs: BTreeSet<JobId>,
+    pub(super) jobs_of_run: HashMap<RunId, BTreeSet<(u64, JobId)>>,
     pub blobs: BTreeMap<String, Value>,
     pub ai_calls: Vec<AiCallRecord>,
     pub(super) undo: Option<Vec<Undo>>,
@@ -138,7 +139,7 @@ impl Tables {
             None => self.next_seq(),
         };
         let old = self.put_run_row(id, run.map(|run| (run, seq)));
-        self.record(|| Undo::Run(id.to_owned(), old));
+        self.record(|| Undo::Run(id.into(), old));
     }
 
     /// Puts `row` in place of the run `id` (with its indexes); returns the row it displaced.
@@ -154,11 +155,11 @@ impl Tables {
                     self.pending_runs.insert(run_key(&run, seq));
                 }
                 Status::Running => {
-                    self.running_runs.insert(id.to_owned());
+                    self.running_runs.insert(id.into());
                 }
                 _ => {}
             }
-            self.runs.insert(id.to_owned(), (run, seq));
+            self.runs.insert(id.into(), (run, seq));
         }
         displaced
     }
@@ -171,7 +172,7 @@ impl Tables {
 
     pub fn stage_by_key(&self, run_id: &str, stage_id: &str) -> Option<&StageRecord> {
         self.stage_keys
-            .get(&(run_id.to_owned(), stage_id.to_owned()))
+            .get(&(run_id.into(), stage_id.into()))
             .and_then(|id| self.stages.get(id))
     }
 
@@ -187,7 +188,7 @@ impl Tables {
 
     pub fn set_stage(&mut self, id: &str, stage: Option<StageRecord>) {
         let old = self.put_stage_row(id, stage);
-        self.record(|| Undo::Stage(id.to_owned(), old));
+        self.record(|| Undo::Stage(id.into(), old));
     }
 
     /// Puts `row` in place of the stage `id` (with its indexes); returns the row it displaced.
@@ -196,27 +197,27 @@ impl Tables {
         if let Some(old) = &displaced {
             self.stage_keys
                 .remove(&(old.workflow_run_id.clone(), old.stage_id.clone()));
-            let position = (old.execution_group, old.stage_number, id.to_owned());
+            let position = (old.execution_group, old.stage_number, id.into());
             remove_from(&mut self.stages_of_run, &old.workflow_run_id, &position);
             if let Some(at) = old.next_poll_at {
-                self.suspended.remove(&(at, id.to_owned()));
+                self.suspended.remove(&(at, id.into()));
             }
         }
         if let Some(stage) = row {
             self.stage_keys.insert(
                 (stage.workflow_run_id.clone(), stage.stage_id.clone()),
-                id.to_owned(),
+                id.into(),
             );
             self.stages_of_run
                 .entry(stage.workflow_run_id.clone())
                 .or_default()
-                .insert((stage.execution_group, stage.stage_number, id.to_owned()));
+                .insert((stage.execution_group, stage.stage_number, id.into()));
             if stage.status == Status::Suspended
                 && let Some(at) = stage.next_poll_at
             {
-                self.suspended.insert((at, id.to_owned()));
+                self.suspended.insert((at, id.into()));
             }
-            self.stages.insert(id.to_owned(), stage);
+            self.stages.insert(id.into(), stage);
         }
         displaced
     }
@@ -247,7 +248,7 @@ impl Tables {
             None => self.next_seq(),
         };
         let old = self.put_job_row(id, job.map(|job| (job, seq)));
-        self.record(|| Undo::Job(id.to_owned(), old));
+        self.record(|| Undo::Job(id.into(), old));
     }
 
     /// Puts `row` in place of the job `id` (with its indexes); returns the row it displaced.
@@ -260,7 +261,7 @@ impl Tables {
             remove_from(
                 &mut self.jobs_of_run,
                 &old.workflow_run_id,
-                &(seq, id.to_owned()),
+                &(seq, id.into()),
             );
         }
         if let Some((job, seq)) = row {
@@ -269,24 +270,24 @@ impl Tables {
                     self.claimable.insert(job_key(&job, seq));
                 }
                 Status::Running => {
-                    self.running_jobs.insert(id.to_owned());
+                    self.running_jobs.insert(id.into());
                 }
                 _ => {}
             }
             self.jobs_of_run
                 .entry(job.workflow_run_id.clone())
                 .or_default()
-                .insert((seq, id.to_owned()));
-            self.jobs.insert(id.to_owned(), (job, seq));
+                .insert((seq, id.into()));
+            self.jobs.insert(id.into(), (job, seq));
         }
         displaced
     }
 }
 
-fn run_key(run: &RunRecord, seq: u64) -> QueueKey {
+fn run_key(run: &RunRecord, seq: u64) -> QueueKey<RunId> {
     (Reverse(run.priority), run.created_at, seq, run.id.clone())
 }
 
-fn job_key(job: &JobRecord, seq: u64) -> QueueKey {
+fn job_key(job: &JobRecord, seq: u64) -> QueueKey<JobId> {
     (Reverse(job.priority), job.created_at, seq, job.id.clone())
 }

@@ -1,6 +1,7 @@
 //! `run.cancel` (reference §5.4): the run and its unfinished stages become `CANCELLED`, its queued and
 //! suspended jobs too; a job already running finishes and is discarded as a ghost.
 
+use crate::ids::RunId;
 use crate::kernel::dispatch::{Command, Token};
 use crate::kernel::unit::UnitOfWork;
 use crate::kernel::{Kernel, KernelError};
@@ -12,14 +13,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunCancel {
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// Why (in the `workflow:cancelled` event).
     pub reason: Option<String>,
 }
 
 impl RunCancel {
     /// Cancels `run_id`.
-    pub fn new(run_id: impl Into<String>) -> Self {
+    pub fn new(run_id: impl Into<RunId>) -> Self {
         RunCancel {
             workflow_run_id: run_id.into(),
             reason: None,

@@ -2,6 +2,7 @@
 //! The claim, the stage rows and the jobs commit together. Workers run it as soon as a run is created
 //! (woken by the commit) and, as a fallback for runs created by other engines, on their maintenance tick.
 
+use crate::ids::{JobId, RunId, WorkflowId};
 use crate::kernel::dispatch::{Command, Token};
 use crate::kernel::groups::{CreateMode, GroupSpec};
 use crate::kernel::unit::UnitOfWork;
@@ -34,11 +35,11 @@ impl RunClaimPending {
 #[serde(rename_all = "camelCase")]
 pub struct ClaimedRun {
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// Its workflow.
-    pub workflow_id: String,
+    pub workflow_id: WorkflowId,
     /// The jobs of its first group.
-    pub job_ids: Vec<String>,
+    pub job_ids: Vec<JobId>,
 }
 
 /// The runs claimed and started.
@@ -63,7 +64,7 @@ async fn fail_claimed(
     let log = NewLog {
         workflow_run_id: Some(run.id.clone()),
         workflow_stage_id: None,
-        level: "ERROR".into(),
+        level: crate::definition::record::LogLevel::Error,
         message,
         metadata: Some(json!({ "code": code })),
     };

@@ -4,6 +4,7 @@
 //! the leased path ([`Kernel::lease_jobs`](crate::kernel::Kernel::lease_jobs)), which transitions the run
 //! in the outcome's transaction.
 
+use crate::ids::{RunId, StageId, WorkflowId};
 use crate::kernel::dispatch::{Command, Token};
 use crate::kernel::execution::{Execution, Started};
 use crate::kernel::groups::stage_config;
@@ -17,11 +18,11 @@ use serde_json::Value;
 #[derive(Clone, Debug, PartialEq)]
 pub struct JobExecute {
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// The workflow.
-    pub workflow_id: String,
+    pub workflow_id: WorkflowId,
     /// The stage.
-    pub stage_id: String,
+    pub stage_id: StageId,
     /// The full run config (`{ stageId: config }`); the stage gets its own entry.
     pub config: Value,
     /// Makes the execution idempotent (a repeat returns the first result).
@@ -31,9 +32,9 @@ pub struct JobExecute {
 impl JobExecute {
     /// Executes `stage_id` of run `run_id` (workflow `workflow_id`) with the run config `config`.
     pub fn new(
-        run_id: impl Into<String>,
-        workflow_id: impl Into<String>,
-        stage_id: impl Into<String>,
+        run_id: impl Into<RunId>,
+        workflow_id: impl Into<WorkflowId>,
+        stage_id: impl Into<StageId>,
         config: Value,
     ) -> Self {
         JobExecute {
@@ -53,75 +54,81 @@ impl JobExecute {
     }
 }
 
-/// How the execution ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// How a job ended: the one outcome type of the kernel ([`JobExecuted::outcome`]) and the hosts
+/// ([`JobRun`](crate::hosts::JobRun)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum JobOutcome {
     /// The stage completed (or had already completed).
     Completed,
-    /// The stage suspended; poll it at `next_poll_at`.
+    /// The stage suspended; it is polled at [`JobExecuted::next_poll_at`].
     Suspended,
-    /// The stage failed, or the job was a ghost or lost its lease.
+    /// The stage failed; it runs again at [`JobExecuted::retry_at`] if its attempts allow and the error was
+    /// retryable, otherwise the run failed.
     Failed,
+    /// The job should not have run (its run is not `RUNNING`): nothing was written for the stage and the
+    /// job was failed without retry.
+    Ghost,
+    /// The worker lost the job's lease while the stage ran: nothing was written, the job belongs to its new
+    /// holder.
+    Fenced,
+    /// Hosts only: the outcome could not be recorded (the store kept failing for the record retry
+    /// budget); the job is leased again once its lease goes stale.
+    Unrecorded,
+}
+
+impl JobOutcome {
+    /// Whether the outcome was recorded as the stage's (completed, suspended or failed).
+    pub fn is_recorded(self) -> bool {
+        matches!(
+            self,
+            JobOutcome::Completed | JobOutcome::Suspended | JobOutcome::Failed
+        )
+    }
 }
 
 /// The result of `job.execute`.
+///
+/// Serialized as the reference's result (`outcome` is `completed`, `suspended` or `failed`; a ghost or
+/// fenced job is `failed` with `ghost: true` or `leaseLost: true`), so cached idempotent results read the
+/// same in either engine.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(
+    into = "super::job_executed_wire::JobExecutedWire",
+    try_from = "super::job_executed_wire::JobExecutedWire"
+)]
 pub struct JobExecuted {
     /// How it ended.
     pub outcome: JobOutcome,
     /// The stage output, when completed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<Value>,
-    /// The failure message, when failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The failure message, when failed, a ghost or fenced.
     pub error: Option<String>,
     /// When to poll, when suspended.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "crate::time::js_date::option"
-    )]
     pub next_poll_at: Option<DateTime<Utc>>,
-    /// The job should not have run (its run is not `RUNNING`): nothing was written for the stage, and
-    /// its job was failed without retry.
-    #[serde(default)]
-    pub ghost: bool,
-    /// The worker lost the job's lease while the stage ran: nothing was written, the job belongs to its
-    /// new holder.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub lease_lost: bool,
-    /// The stage's retry hint (`Some(false)` for invalid input and `StageError::fatal`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The stage's retry hint (`Some(false)` for invalid input, `StageError::fatal`, ghosts and fenced
+    /// jobs).
     pub retryable: Option<bool>,
     /// When a failed job runs again (it went back to the queue).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "crate::time::js_date::option"
-    )]
     pub retry_at: Option<DateTime<Utc>>,
 }
 
 impl JobExecuted {
     /// Whether the outcome was recorded as the stage's (not a ghost, not fenced by a lost lease).
     pub(crate) fn settled_normally(&self) -> bool {
-        !self.ghost && !self.lease_lost
+        self.outcome.is_recorded()
     }
 
     pub(crate) fn ghost(error: String) -> Self {
         JobExecuted {
-            ghost: true,
-            retryable: Some(false),
+            outcome: JobOutcome::Ghost,
             ..Self::failed(error, Some(false))
         }
     }
 
     pub(crate) fn lease_lost(error: String) -> Self {
         JobExecuted {
-            lease_lost: true,
-            retryable: Some(false),
+            outcome: JobOutcome::Fenced,
             ..Self::failed(error, Some(false))
         }
     }
@@ -132,8 +139,6 @@ impl JobExecuted {
             output: None,
             error: Some(error),
             next_poll_at: None,
-            ghost: false,
-            lease_lost: false,
             retryable,
             retry_at: None,
         }
@@ -145,8 +150,6 @@ impl JobExecuted {
             output,
             error: None,
             next_poll_at: None,
-            ghost: false,
-            lease_lost: false,
             retryable: None,
             retry_at: None,
         }

@@ -281,7 +281,7 @@ impl Kernel {
                 log = Some(NewLog {
                     workflow_run_id: Some(run.id.clone()),
                     workflow_stage_id: Some(stage.id.clone()),
-                    level: "ERROR".into(),
+                    level: crate::definition::record::LogLevel::Error,
                     message: format!("Stage {} failed: {message}", stage.stage_id),
                     metadata: None,
                 });
@@ -378,7 +378,7 @@ impl Kernel {
             let settled = match result.outcome {
                 JobOutcome::Completed => true,
                 JobOutcome::Failed => written.job_status == Some(Status::Failed),
-                JobOutcome::Suspended => false,
+                _ => false,
             };
             if execution.transition && settled {
                 unit.transition(&run, &written.stages, &known).await?;
@@ -395,7 +395,7 @@ impl Kernel {
             match result.outcome {
                 JobOutcome::Completed => tracing::info!("stage completed"),
                 JobOutcome::Suspended => tracing::info!(next_poll_at = ?result.next_poll_at, "stage suspended"),
-                JobOutcome::Failed => tracing::warn!(error = result.error.as_deref().unwrap_or(""), retry_at = ?result.retry_at, "stage failed"),
+                _ => tracing::warn!(error = result.error.as_deref().unwrap_or(""), retry_at = ?result.retry_at, "stage failed"),
             }
             if let Some((claim, stopping)) = &execution.lease_next
                 && !stopping.is_cancelled()

@@ -2,6 +2,7 @@
 //! (§5.11).
 
 use crate::definition::outputs::StageOutputs;
+use crate::ids::RunId;
 use crate::kernel::dispatch::{Command, Token};
 use crate::kernel::unit::UnitOfWork;
 use crate::kernel::{Kernel, KernelError};
@@ -140,7 +141,7 @@ impl Command for OutboxFlush {
         kernel
             .transact(&crate::ids::uuid(), async |unit| {
                 let rows = unit.tx.claim_outbox(self.max_events.unwrap_or(100)).await?;
-                let mut blocked: HashSet<String> = HashSet::new();
+                let mut blocked: HashSet<RunId> = HashSet::new();
                 let mut published = Vec::new();
                 for row in rows {
                     if blocked.contains(&row.workflow_run_id) {

@@ -3,6 +3,7 @@
 mod cancel;
 mod claim_pending;
 mod job_execute;
+mod job_executed_wire;
 mod job_outcome;
 mod maintenance;
 mod poll_suspended;

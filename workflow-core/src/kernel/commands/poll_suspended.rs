@@ -8,6 +8,7 @@ use crate::definition::dyn_stage::CheckOutcome;
 use crate::definition::outputs::StageOutputs;
 use crate::definition::record::Recorded;
 use crate::definition::stage::StageMode;
+use crate::ids::RunId;
 use crate::kernel::annotations::AnnotationScope;
 use crate::kernel::context::{output_key, stage_env};
 use crate::kernel::dispatch::{Command, Token};
@@ -48,12 +49,12 @@ pub struct SuspendedPolled {
     /// Stages failed.
     pub failed: usize,
     /// Runs with a resumed stage.
-    pub resumed_workflow_run_ids: Vec<String>,
+    pub resumed_workflow_run_ids: Vec<RunId>,
 }
 
 /// What polling one stage did.
 enum PollResult {
-    Resumed(String),
+    Resumed(RunId),
     Failed,
     Other,
 }

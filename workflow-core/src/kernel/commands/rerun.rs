@@ -2,6 +2,7 @@
 //! run at that group with the next attempt number, and removes the deleted stages' blobs (in the same
 //! transaction when they are the store's own, after the commit otherwise).
 
+use crate::ids::{RunId, StageId};
 use crate::kernel::dispatch::{Command, Token};
 use crate::kernel::groups::{CreateMode, GroupSpec};
 use crate::kernel::unit::UnitOfWork;
@@ -15,16 +16,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunRerunFrom {
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// The stage whose group is rerun (with every later group).
-    pub from_stage_id: String,
+    pub from_stage_id: StageId,
     /// A repeat with the same key returns the first result.
     pub idempotency_key: Option<String>,
 }
 
 impl RunRerunFrom {
     /// Reruns `run_id` from `stage_id`.
-    pub fn new(run_id: impl Into<String>, stage_id: impl Into<String>) -> Self {
+    pub fn new(run_id: impl Into<RunId>, stage_id: impl Into<StageId>) -> Self {
         RunRerunFrom {
             workflow_run_id: run_id.into(),
             from_stage_id: stage_id.into(),
@@ -45,11 +46,11 @@ impl RunRerunFrom {
 #[serde(rename_all = "camelCase")]
 pub struct RunRerun {
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// The stage it restarts from.
-    pub from_stage_id: String,
+    pub from_stage_id: StageId,
     /// The stage ids whose rows were deleted.
-    pub deleted_stages: Vec<String>,
+    pub deleted_stages: Vec<StageId>,
 }
 
 impl RunRerunFrom {

@@ -2,6 +2,7 @@
 //! is written.
 
 use crate::definition::workflow::{WorkflowDefinition, WorkflowIo};
+use crate::ids::{RunId, WorkflowId};
 use crate::kernel::annotations::{AnnotationInput, AnnotationScope};
 use crate::kernel::dispatch::{Command, Token};
 use crate::kernel::unit::UnitOfWork;
@@ -19,7 +20,7 @@ pub struct RunCreate {
     /// same key and request returns the first run.
     pub idempotency_key: String,
     /// The workflow.
-    pub workflow_id: String,
+    pub workflow_id: WorkflowId,
     /// The run input (validated against the workflow's input type).
     pub input: Value,
     /// Per-stage config overrides, merged over the defaults by stage key.
@@ -36,7 +37,7 @@ impl RunCreate {
     /// A run of `workflow_id` with `input`.
     pub fn new(
         idempotency_key: impl Into<String>,
-        workflow_id: impl Into<String>,
+        workflow_id: impl Into<WorkflowId>,
         input: Value,
     ) -> Self {
         RunCreate {
@@ -90,7 +91,7 @@ impl RunCreate {
 #[serde(rename_all = "camelCase")]
 pub struct RunCreated {
     /// The run id.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
     /// Always `PENDING`.
     pub status: Status,
 }
@@ -146,7 +147,7 @@ impl RunCreate {
                 NewRun {
                     workflow_id: self.workflow_id.clone(),
                     workflow_name: definition.name().to_owned(),
-                    workflow_type: self.workflow_id.clone(),
+                    workflow_type: self.workflow_id.to_string(),
                     input: self.input,
                     config,
                     priority: self.priority.unwrap_or(5),

@@ -3,6 +3,7 @@
 //! settled, and for tools; concurrent transitions of one run serialize on the run's lock.
 
 use crate::definition::outputs::StageOutputs;
+use crate::ids::RunId;
 use crate::kernel::dispatch::{Command, Token};
 use crate::kernel::unit::UnitOfWork;
 use crate::kernel::{Kernel, KernelError};
@@ -13,12 +14,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunTransition {
     /// The run.
-    pub workflow_run_id: String,
+    pub workflow_run_id: RunId,
 }
 
 impl RunTransition {
     /// Transitions `run_id`.
-    pub fn new(run_id: impl Into<String>) -> Self {
+    pub fn new(run_id: impl Into<RunId>) -> Self {
         RunTransition {
             workflow_run_id: run_id.into(),
         }

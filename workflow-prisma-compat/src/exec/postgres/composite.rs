@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Postgres, QueryBuilder};
 use std::collections::BTreeMap;
-use workflow_core::ids::cuid;
+use workflow_core::ids::{JobId, StageId, WorkflowId, cuid};
 use workflow_core::ports::*;
 
 /// Pushes the `"events"` CTE: the events of `run_id`, numbered after its highest sequence.
@@ -69,7 +69,7 @@ impl SqlExecutor<Postgres> {
         let group = GroupStart {
             stages,
             if_absent,
-            workflow_id: String::new(),
+            workflow_id: WorkflowId::default(),
             priority: 0,
             payload: Value::Null,
             events: Vec::new(),
@@ -88,7 +88,7 @@ impl SqlExecutor<Postgres> {
         &mut self,
         group: GroupStart,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(StageRecord, Option<String>)>, StoreError> {
+    ) -> Result<Vec<(StageRecord, Option<JobId>)>, StoreError> {
         self.start_group_with(group, true, now).await
     }
 
@@ -97,7 +97,7 @@ impl SqlExecutor<Postgres> {
         group: GroupStart,
         with_jobs: bool,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(StageRecord, Option<String>)>, StoreError> {
+    ) -> Result<Vec<(StageRecord, Option<JobId>)>, StoreError> {
         let Some(first) = group.stages.first() else {
             return Ok(Vec::new());
         };
@@ -105,7 +105,8 @@ impl SqlExecutor<Postgres> {
         if !group.events.is_empty() {
             self.lock_outboxes([run_id.clone()]).await?;
         }
-        let stage_ids: Vec<String> = group.stages.iter().map(|s| s.stage_id.clone()).collect();
+        let stage_ids: Vec<StageId> = group.stages.iter().map(|s| s.stage_id.clone()).collect();
+        let stage_id_texts: Vec<&str> = stage_ids.iter().map(|id| id.as_str()).collect();
         let mut qb = QueryBuilder::<Postgres>::new(
             "WITH \"inserted\" AS (INSERT INTO \"workflow_stages\" (\"id\", \"createdAt\", \"updatedAt\", \"version\", \"workflowRunId\", \
              \"stageId\", \"stageName\", \"stageNumber\", \"executionGroup\", \"attempt\", \"status\", \"startedAt\", \"config\") \
@@ -119,7 +120,7 @@ impl SqlExecutor<Postgres> {
             .push(", n.\"stageId\", n.\"name\", n.\"number\", n.\"group\", n.\"attempt\", CAST(n.\"status\" AS \"Status\"), n.\"startedAt\", n.\"config\" FROM UNNEST(")
             .push_bind(group.stages.iter().map(|_| cuid()).collect::<Vec<_>>())
             .push("::text[], ")
-            .push_bind(stage_ids.clone())
+            .push_bind(stage_id_texts.clone())
             .push("::text[], ")
             .push_bind(group.stages.iter().map(|s| s.stage_name.clone()).collect::<Vec<_>>())
             .push("::text[], ")
@@ -141,13 +142,13 @@ impl SqlExecutor<Postgres> {
         qb.push(" RETURNING *), \"rows\" AS (SELECT * FROM \"inserted\" UNION ALL SELECT * FROM \"workflow_stages\" WHERE \"workflowRunId\" = ")
             .push_bind(run_id.clone())
             .push(" AND \"stageId\" = ANY(")
-            .push_bind(stage_ids.clone())
+            .push_bind(stage_id_texts.clone())
             .push(")), ");
         if with_jobs {
             let payload = stored_payload(&NewJob {
                 workflow_run_id: run_id.clone(),
                 workflow_id: group.workflow_id.clone(),
-                stage_id: String::new(),
+                stage_id: StageId::default(),
                 priority: group.priority,
                 payload: group.payload.clone(),
             });
@@ -165,7 +166,7 @@ impl SqlExecutor<Postgres> {
                 .push(" FROM UNNEST(")
                 .push_bind(group.stages.iter().map(|_| cuid()).collect::<Vec<_>>())
                 .push("::text[], ")
-                .push_bind(stage_ids.clone())
+                .push_bind(stage_id_texts.clone())
                 .push("::text[]) AS j(\"id\", \"stageId\") WHERE j.\"stageId\" IN (SELECT \"stageId\" FROM \"rows\" WHERE \"status\" = 'PENDING') \
                        RETURNING \"id\", \"stageId\"), ");
         } else {
@@ -182,10 +183,10 @@ impl SqlExecutor<Postgres> {
                    CROSS JOIN (SELECT count(*) FROM \"events\") ev");
         let rows =
             on!(self, write, |e| qb.build().fetch_all(e).await).map_err(failed("start a group"))?;
-        let mut by_stage: BTreeMap<String, (StageRecord, Option<String>)> = BTreeMap::new();
+        let mut by_stage: BTreeMap<StageId, (StageRecord, Option<JobId>)> = BTreeMap::new();
         for row in &rows {
             let stage = crate::tables::stage(row)?;
-            let job: Option<String> =
+            let job: Option<JobId> =
                 sqlx::Row::try_get(row, "_jobId").map_err(failed("read a job id"))?;
             by_stage.insert(stage.stage_id.clone(), (stage, job));
         }

@@ -17,7 +17,7 @@ use serde_json::Value;
 use sqlx::Postgres;
 use sqlx::postgres::PgRow;
 use std::collections::HashMap;
-use workflow_core::ids::cuid;
+use workflow_core::ids::{JobId, RunId, cuid};
 use workflow_core::ports::*;
 
 const D: Dialect = Dialect::Postgres;
@@ -63,9 +63,9 @@ impl SqlExecutor<Postgres> {
     /// Takes the outbox locks of the runs this transaction has not locked yet (in id order).
     pub(super) async fn lock_outboxes(
         &mut self,
-        runs: impl IntoIterator<Item = String>,
+        runs: impl IntoIterator<Item = RunId>,
     ) -> Result<(), StoreError> {
-        let mut missing: Vec<String> = runs
+        let mut missing: Vec<RunId> = runs
             .into_iter()
             .filter(|run| !self.locked_runs.contains(run))
             .collect();
@@ -76,7 +76,7 @@ impl SqlExecutor<Postgres> {
         }
         let query =
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext(r)) FROM unnest($1::text[]) AS r")
-                .bind(missing.clone());
+                .bind(missing.iter().map(RunId::as_str).collect::<Vec<_>>());
         on!(self, write, |e| query.execute(e).await).map_err(failed("lock outboxes"))?;
         if matches!(self.holder, super::Holder::Tx(_)) {
             self.locked_runs.extend(missing);
@@ -94,11 +94,11 @@ impl SqlExecutor<Postgres> {
         }
         self.lock_outboxes(events.iter().map(|e| e.workflow_run_id.clone()))
             .await?;
-        let mut ordinals: HashMap<String, i32> = HashMap::new();
+        let mut ordinals: HashMap<&RunId, i32> = HashMap::new();
         let ords: Vec<i32> = events
             .iter()
             .map(|e| {
-                let n = ordinals.entry(e.workflow_run_id.clone()).or_default();
+                let n = ordinals.entry(&e.workflow_run_id).or_default();
                 *n += 1;
                 *n
             })
@@ -113,7 +113,7 @@ impl SqlExecutor<Postgres> {
         )
         .bind(Ts(now))
         .bind(events.iter().map(|_| cuid()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.workflow_run_id.clone()).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.workflow_run_id.as_str()).collect::<Vec<_>>())
         .bind(ords)
         .bind(events.iter().map(|e| e.event_type.clone()).collect::<Vec<_>>())
         .bind(events.iter().map(|e| Json(e.payload.clone())).collect::<Vec<_>>())
@@ -128,7 +128,7 @@ impl SqlExecutor<Postgres> {
         &mut self,
         jobs: Vec<NewJob>,
         now: DateTime<Utc>,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<JobId>, StoreError> {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
