@@ -38,8 +38,11 @@
 //! assert_eq!(Summarizer::definition().execution_plan(), [["extract-text"], ["summarize"]]);
 //! ```
 //!
-//! Modules: [`definition`] (stages, workflows, contexts, presets), [`kernel`] (the commands and the stage
-//! hot path), [`hosts`] (worker and serverless), [`ports`] (storage and other traits). The in-memory
+//! What stage and workflow code uses is at the crate root ([`Stage`], [`StageContext`], [`StageError`],
+//! [`BatchStep`], [`Workflow`], ...; `use workflow_core::prelude::*` brings the common ones and the
+//! derives), with [`presets`] for stage configs. Running workflows: [`kernel`] (the commands and the stage
+//! hot path), [`hosts`] (worker and serverless), [`ports`] (the store and other traits), [`events`]
+//! (event sinks and plugins), [`ids`] (typed ids), [`ai`] (AI call logging and prices). The in-memory
 //! adapters, `FakeClock`, `StageRun` and the conformance suite are in the `workflow-testing` crate.
 
 // Lets the macro expansions (`::workflow_core::…`) resolve inside this crate, including its unit tests.
@@ -47,7 +50,7 @@ extern crate self as workflow_core;
 
 pub mod adapters;
 pub mod ai;
-pub mod definition;
+mod definition;
 pub mod events;
 pub mod hosts;
 pub mod ids;
@@ -70,7 +73,8 @@ pub use definition::record::{
     Actor, Annotation, LogEntry, LogLevel, ProgressUpdate, Recorded, Recorder,
 };
 pub use definition::stage::{
-    BatchStep, Completion, NoConfig, PollSettings, Stage, StageData, StageMode, Suspend,
+    BatchStep, Completion, DEFAULT_MAX_WAIT, DEFAULT_POLL_INTERVAL, NoConfig, PollSettings, Stage,
+    StageData, StageMode, Suspend,
 };
 pub use definition::storage::StageStorage;
 pub use definition::workflow::{

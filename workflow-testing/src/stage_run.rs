@@ -5,12 +5,12 @@ use super::blob::InMemoryBlobStore;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
-use workflow_core::definition::context::{CheckContext, StageContext, StageEnv, StageRunInfo};
-use workflow_core::definition::error::StageError;
-use workflow_core::definition::outputs::StageOutputs;
-use workflow_core::definition::record::{Recorded, Recorder};
-use workflow_core::definition::stage::{BatchStep, Completion, Stage};
-use workflow_core::definition::storage::StageStorage;
+use workflow_core::{CheckContext, StageContext, StageEnv, StageRunInfo};
+use workflow_core::StageError;
+use workflow_core::StageOutputs;
+use workflow_core::{Recorded, Recorder};
+use workflow_core::{BatchStep, Completion, Stage};
+use workflow_core::StageStorage;
 use workflow_core::ids::RunId;
 use workflow_core::ports::BlobStore;
 

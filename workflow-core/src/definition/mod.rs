@@ -1,14 +1,14 @@
 //! The definition layer: what users write (`#[stage]` fns and `workflow!`s) and the types behind it.
 
-pub mod checks;
-pub mod config;
+pub(crate) mod checks;
+pub(crate) mod config;
 mod config_check;
-pub mod context;
-pub mod dyn_stage;
-pub mod error;
-pub mod outputs;
+pub(crate) mod context;
+pub(crate) mod dyn_stage;
+pub(crate) mod error;
+pub(crate) mod outputs;
 pub mod presets;
-pub mod record;
-pub mod stage;
-pub mod storage;
-pub mod workflow;
+pub(crate) mod record;
+pub(crate) mod stage;
+pub(crate) mod storage;
+pub(crate) mod workflow;

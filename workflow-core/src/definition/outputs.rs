@@ -132,7 +132,7 @@ impl std::fmt::Debug for StageOutputs {
 }
 
 /// Decodes JSON into `T`, describing a failure with the field path (``at `items[2].name`: ...``).
-pub fn decode_json<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
+pub(crate) fn decode_json<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
         if path == "." {

@@ -193,7 +193,7 @@ pub struct Recorded {
 }
 
 /// Receives each log entry as it is made (the engine writes it to `workflow_logs` right away).
-pub type LogWriter = Arc<dyn Fn(&LogEntry) + Send + Sync>;
+pub(crate) type LogWriter = Arc<dyn Fn(&LogEntry) + Send + Sync>;
 
 /// Collects what a stage records; shared between the context and the engine.
 #[derive(Default)]

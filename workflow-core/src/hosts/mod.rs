@@ -9,7 +9,6 @@ mod run_and_wait;
 mod serverless;
 mod worker;
 
-pub use crate::kernel::RetryPolicy;
 pub use config::{HostConfig, HostConfigError};
 pub use job_runner::{JobRun, execute_job};
 pub use maintenance::{TickReport, run_maintenance_tick};

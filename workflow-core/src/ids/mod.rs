@@ -1,6 +1,6 @@
 //! Ids: the typed ids of runs, stages, jobs and workflows ([`RunId`], [`StageRecordId`], [`StageId`],
 //! [`JobId`], [`WorkflowId`]), and the generators of new ones ([`cuid`], as Prisma Client's
-//! `@default(cuid())`, and [`uuid`]).
+//! `@default(cuid())`, and [`uuid()`]).
 //!
 //! A typed id is a `String` underneath: serde-transparent (JSON and the database hold the plain text),
 //! `Display`, comparable with `&str` and `String`, and it dereferences to `str`, so it goes wherever a

@@ -151,7 +151,7 @@ impl AnnotationScope<'_> {
     }
 
     /// Rows and events of envelope inputs (one row per non-null attribute).
-    pub fn rows_for_inputs(
+    pub(crate) fn rows_for_inputs(
         &self,
         inputs: &[AnnotationInput],
         now: DateTime<Utc>,
@@ -177,7 +177,7 @@ impl AnnotationScope<'_> {
     }
 
     /// Rows and events of a stage's buffered annotations.
-    pub fn rows_for_recorded(
+    pub(crate) fn rows_for_recorded(
         &self,
         recorded: &[Annotation],
         now: DateTime<Utc>,
@@ -202,7 +202,7 @@ impl AnnotationScope<'_> {
     }
 
     /// The scope of a stage attempt.
-    pub fn stage(stage: &StageRecord) -> AnnotationScope<'_> {
+    pub(crate) fn stage(stage: &StageRecord) -> AnnotationScope<'_> {
         AnnotationScope {
             run_id: &stage.workflow_run_id,
             scope: "stage",

@@ -80,7 +80,7 @@ pub(crate) struct OutputKeys {
 
 impl OutputKeys {
     /// The keys of `ids` from the stage rows (completed rows only).
-    pub fn from_rows(stages: &[StageRecord], ids: &[&str]) -> OutputKeys {
+    pub(crate) fn from_rows(stages: &[StageRecord], ids: &[&str]) -> OutputKeys {
         let mut found = OutputKeys {
             keys: Vec::new(),
             inline: Vec::new(),
@@ -104,7 +104,7 @@ impl OutputKeys {
 
     /// The canonical keys of `ids` (valid where outputs are stored in the database store, whose keys are
     /// the same for every delivery).
-    pub fn canonical(run: &RunRecord, ids: &[&str]) -> OutputKeys {
+    pub(crate) fn canonical(run: &RunRecord, ids: &[&str]) -> OutputKeys {
         OutputKeys {
             keys: ids
                 .iter()
@@ -120,12 +120,12 @@ impl OutputKeys {
     }
 
     /// Just the keys.
-    pub fn key_list(&self) -> Vec<String> {
+    pub(crate) fn key_list(&self) -> Vec<String> {
         self.keys.iter().map(|(_, key)| key.clone()).collect()
     }
 
     /// The outputs, given the values found for the keys; the stage ids whose key had no value.
-    pub fn resolve(self, values: &HashMap<String, Value>) -> (StageOutputs, Vec<String>) {
+    pub(crate) fn resolve(self, values: &HashMap<String, Value>) -> (StageOutputs, Vec<String>) {
         let mut outputs = StageOutputs::new();
         let mut missing = Vec::new();
         for (stage_id, key) in self.keys {

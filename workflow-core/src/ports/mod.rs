@@ -7,20 +7,21 @@
 //!   keeps blobs on disk instead).
 //! - [`AiCallLog`], [`EventSink`], [`Clock`], [`WorkflowRegistry`], [`ActivityExecutor`].
 
-pub mod ai_calls;
-pub mod blob;
-pub mod clock;
-pub mod error;
-pub mod events;
-pub mod executor;
-pub mod jobs;
-pub mod records;
-pub mod registry;
-pub mod status;
-pub mod store;
+pub(crate) mod ai_calls;
+pub(crate) mod blob;
+pub(crate) mod clock;
+pub(crate) mod error;
+pub(crate) mod events;
+pub(crate) mod executor;
+pub(crate) mod jobs;
+pub(crate) mod records;
+pub(crate) mod registry;
+pub(crate) mod status;
+pub(crate) mod store;
 mod writes;
 
 pub use ai_calls::AiCallLog;
+pub use blob::keys as blob_keys;
 pub use blob::{BlobStore, StoreBlobs};
 pub use clock::{Clock, SystemClock};
 pub use error::StoreError;
@@ -33,4 +34,7 @@ pub use jobs::{
 pub use records::*;
 pub use registry::{Registry, WorkflowRegistry};
 pub use status::Status;
-pub use store::{Executor, GroupStart, Signal, StageWrite, StageWritten, Store, Tx};
+pub use store::{
+    Executor, GroupStart, Signal, StageWrite, StageWritten, Store, Tx, blob_run_id,
+};
+pub use writes::{in_progress_marker, is_in_progress_marker};

@@ -61,7 +61,7 @@ pub fn is_in_progress_marker(value: &Value) -> bool {
 }
 
 /// Statuses a stage row can still change from without a rerun.
-pub fn stage_is_unfinished(status: Status) -> bool {
+pub(crate) fn stage_is_unfinished(status: Status) -> bool {
     matches!(
         status,
         Status::Pending | Status::Running | Status::Suspended

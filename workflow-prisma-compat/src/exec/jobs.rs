@@ -13,7 +13,7 @@ use sqlx::Postgres;
 use sqlx::Sqlite;
 use std::time::Duration;
 use workflow_core::ids::JobId;
-use workflow_core::ports::jobs::{JobEnd, JobLease, JobRecord, NewJob, StaleJobs, SuspendedJobEnd};
+use workflow_core::ports::{JobEnd, JobLease, JobRecord, NewJob, StaleJobs, SuspendedJobEnd};
 use workflow_core::ports::{Status, StoreError};
 
 /// The stored payload of a job: its `payload` with `_workflowId` added.

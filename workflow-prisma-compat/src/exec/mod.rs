@@ -90,7 +90,7 @@ pub(crate) fn failed(context: &'static str) -> impl FnOnce(sqlx::Error) -> Store
 
 /// The run a blob key belongs to, or why the database store cannot keep it.
 pub(crate) fn blob_run(key: &str) -> Result<&str, StoreError> {
-    workflow_core::ports::store::blob_run_id(key).ok_or_else(|| StoreError::InvalidValue {
+    workflow_core::ports::blob_run_id(key).ok_or_else(|| StoreError::InvalidValue {
         what: format!("blob key {key:?}"),
         reason: "the database blob store keeps blobs per run: keys must have the form \
                  workflow-v2/<workflowType>/<runId>/..., built with ctx.storage().stage_key(..)"

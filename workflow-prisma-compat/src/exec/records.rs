@@ -14,7 +14,7 @@ use sqlx::QueryBuilder;
 use sqlx::Sqlite;
 use std::time::Duration;
 use workflow_core::ids::cuid;
-use workflow_core::ports::store::{in_progress_marker, is_in_progress_marker};
+use workflow_core::ports::{in_progress_marker, is_in_progress_marker};
 use workflow_core::ports::*;
 
 macro_rules! records_ops {

@@ -12,7 +12,7 @@ use sqlx::Sqlite;
 use std::collections::HashMap;
 use std::time::Duration;
 use workflow_core::ids::{JobId, RunId};
-use workflow_core::ports::jobs::{
+use workflow_core::ports::{
     ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs,
 };
 use workflow_core::ports::*;

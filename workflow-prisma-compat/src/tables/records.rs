@@ -1,7 +1,7 @@
 //! Column lists of every table and the decoding of their rows.
 
 use super::{Columns, RowReader, Table};
-use workflow_core::ports::jobs::JobRecord;
+use workflow_core::ports::JobRecord;
 use workflow_core::ports::*;
 
 pub(crate) const RUNS: Table = Table {

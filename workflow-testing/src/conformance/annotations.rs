@@ -3,7 +3,7 @@
 use super::harness::{BackendFactory, Harness};
 use serde_json::json;
 use std::time::Duration;
-use workflow_core::definition::record::Actor;
+use workflow_core::Actor;
 use workflow_core::kernel::{AnnotationInput, AttachOptions, RunCreate};
 use workflow_core::ports::AnnotationFilter;
 

@@ -9,7 +9,7 @@ use workflow_core::kernel::{
     AnnotationInput, AttachOptions, KernelError, MAX_KEY_BYTES, RunCreate,
 };
 use workflow_core::ports::Status;
-use workflow_core::ports::blob::keys;
+use workflow_core::ports::blob_keys as keys;
 
 fn refused(error: KernelError) -> String {
     assert!(

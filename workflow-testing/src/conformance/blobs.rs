@@ -2,7 +2,7 @@
 
 use super::harness::{BackendFactory, Harness};
 use serde_json::json;
-use workflow_core::ports::blob::keys;
+use workflow_core::ports::blob_keys as keys;
 
 /// Put, get, overwrite, has, list, delete and delete-by-prefix, with keys of the reference layout.
 pub async fn blob_store_contract(factory: &dyn BackendFactory) {

@@ -19,7 +19,7 @@ pub async fn design_difference_1_outputs_are_checked_by_type(factory: &dyn Backe
     h.claim().await;
     h.run_next_job().await;
     let key =
-        workflow_core::ports::blob::keys::stage_key("conformance-linear", &run_id, "first", None);
+        workflow_core::ports::blob_keys::stage_key("conformance-linear", &run_id, "first", None);
     h.kernel
         .blob_store()
         .put(&key, &json!({ "value": 1.5 }))

@@ -5,7 +5,7 @@ use serde_json::json;
 use std::time::Duration;
 use workflow_core::kernel::{KernelError, RunCreate};
 use workflow_core::ports::IdempotencyAcquire;
-use workflow_core::ports::store::in_progress_marker;
+use workflow_core::ports::in_progress_marker;
 
 /// A repeated key with the same request returns the first result without running anything; keys are
 /// scoped by command type. (A different request with the key is a conflict: DESIGN §5.13.)

@@ -6,7 +6,7 @@ use serde_json::json;
 use workflow_core::hosts::execute_job;
 use workflow_core::kernel::{JobExecute, JobExecuted, JobOutcome, RunCancel};
 use workflow_core::ports::Status;
-use workflow_core::ports::blob::keys;
+use workflow_core::ports::blob_keys as keys;
 
 /// A job of a run that is not `RUNNING` is a ghost: nothing is written.
 pub async fn a_job_of_a_run_that_is_not_running_is_a_ghost(factory: &dyn BackendFactory) {

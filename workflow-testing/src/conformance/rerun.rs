@@ -5,7 +5,7 @@ use super::harness::{BackendFactory, Harness};
 use serde_json::json;
 use workflow_core::kernel::{KernelError, RunRerunFrom};
 use workflow_core::ports::Status;
-use workflow_core::ports::blob::keys;
+use workflow_core::ports::blob_keys as keys;
 
 /// The refusals, with the reference messages.
 pub async fn rerun_refusals(factory: &dyn BackendFactory) {

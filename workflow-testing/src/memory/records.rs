@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 use workflow_core::ids::RunId;
 use workflow_core::ids::cuid;
-use workflow_core::ports::store::{in_progress_marker, is_in_progress_marker};
+use workflow_core::ports::{in_progress_marker, is_in_progress_marker};
 use workflow_core::ports::*;
 
 impl Tables {

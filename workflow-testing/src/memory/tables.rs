@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use workflow_core::ids::{JobId, RunId, StageId, StageRecordId};
-use workflow_core::ports::jobs::JobRecord;
+use workflow_core::ports::JobRecord;
 use workflow_core::ports::*;
 
 /// One stored idempotency key.
