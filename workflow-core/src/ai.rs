@@ -121,13 +121,13 @@ pub struct AiCall {
     pub model_key: String,
     /// The provider's model id.
     pub model_id: String,
-    /// The prompt.
+    /// The prompt as sent (`ai_calls.prompt`, stored in full).
     pub prompt: String,
-    /// The response.
+    /// The model's reply as received (`ai_calls.response`).
     pub response: String,
-    /// Input tokens.
+    /// Prompt tokens the provider billed.
     pub input_tokens: u32,
-    /// Output tokens.
+    /// Completion tokens the provider billed.
     pub output_tokens: u32,
     /// Cost in USD.
     pub cost: f64,
@@ -139,11 +139,11 @@ pub struct AiCall {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AiUsage {
-    /// Calls.
+    /// Number of `ai_calls` rows under the prefix.
     pub calls: usize,
-    /// Input tokens.
+    /// Sum of their prompt tokens.
     pub input_tokens: u64,
-    /// Output tokens.
+    /// Sum of their completion tokens.
     pub output_tokens: u64,
     /// Total cost in USD.
     pub total_cost: f64,

@@ -5,14 +5,14 @@ use super::blob::InMemoryBlobStore;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
-use workflow_core::{CheckContext, StageContext, StageEnv, StageRunInfo};
 use workflow_core::StageError;
 use workflow_core::StageOutputs;
-use workflow_core::{Recorded, Recorder};
-use workflow_core::{BatchStep, Completion, Stage};
 use workflow_core::StageStorage;
 use workflow_core::ids::RunId;
 use workflow_core::ports::BlobStore;
+use workflow_core::{BatchStep, Completion, Stage};
+use workflow_core::{CheckContext, StageContext, StageEnv, StageRunInfo};
+use workflow_core::{Recorded, Recorder};
 
 /// A single stage execution outside any workflow.
 ///

@@ -26,7 +26,7 @@ pub struct StageRunInfo {
     pub workflow_id: WorkflowId,
     /// `WorkflowRun.workflowType` (equal to the workflow id for runs this engine creates).
     pub workflow_type: String,
-    /// The stage id.
+    /// The id the workflow gives this stage (`workflow_stages.stageId`).
     pub stage_id: StageId,
     /// The stage's display name.
     pub stage_name: String,
@@ -97,12 +97,12 @@ impl StageEnv {
         &self.info.workflow_run_id
     }
 
-    /// The workflow id.
+    /// The id of the workflow this run belongs to (`workflow_runs.workflowId`).
     pub fn workflow_id(&self) -> &str {
         &self.info.workflow_id
     }
 
-    /// The stage id.
+    /// The id the workflow gives this stage, e.g. `extract-text`.
     pub fn stage_id(&self) -> &str {
         &self.info.stage_id
     }

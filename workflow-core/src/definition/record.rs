@@ -9,13 +9,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum LogLevel {
-    /// `DEBUG`
+    /// Stored as `DEBUG`.
     Debug,
-    /// `INFO`
+    /// Stored as `INFO`.
     Info,
-    /// `WARN`
+    /// Stored as `WARN` (`WARNING` is read as this too).
     Warn,
-    /// `ERROR`
+    /// Stored as `ERROR`; the engine logs failed stages at this level.
     Error,
 }
 

@@ -37,7 +37,7 @@ pub trait WorkflowIo<Input, Output>: Workflow {}
 /// A stage's place in a workflow.
 #[derive(Clone, Debug)]
 pub struct StageNode {
-    /// The stage.
+    /// The stage itself (id, name, types, body) behind a type-erased handle.
     pub stage: StageHandle,
     /// 1-based execution group (`executionGroup`).
     pub execution_group: u32,
@@ -134,7 +134,7 @@ impl WorkflowDefinition {
         self.name
     }
 
-    /// The description.
+    /// The `///` doc comment written on the `workflow!`, if any.
     pub fn description(&self) -> Option<&'static str> {
         self.description
     }

@@ -151,7 +151,7 @@ impl HostConfig {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid host config for worker {worker_id:?}: {}", problems.join("; "))]
 pub struct HostConfigError {
-    /// The worker.
+    /// The `worker_id` of the refused config.
     pub worker_id: String,
     /// Each problem, naming the fields involved.
     pub problems: Vec<String>,

@@ -35,11 +35,11 @@ impl Default for WaitOptions {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StageSummary {
-    /// The stage id.
+    /// The id the workflow gives the stage.
     pub stage_id: StageId,
-    /// Its name.
+    /// Its display name (`#[stage(name = "..")]`, else the fn name in Title Case).
     pub stage_name: String,
-    /// Its status.
+    /// Its status when the summary was taken.
     pub status: Status,
     /// Its duration in ms, once finished.
     pub duration: Option<i32>,
@@ -49,7 +49,7 @@ pub struct StageSummary {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunSummary {
-    /// The run id.
+    /// The summarized run.
     pub run_id: RunId,
     /// `COMPLETED`, `FAILED` or `CANCELLED`.
     pub status: Status,

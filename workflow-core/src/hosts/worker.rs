@@ -21,7 +21,7 @@ use tracing::Instrument;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HostStats {
-    /// The worker id.
+    /// The worker these counters belong to (`HostConfig::worker_id`).
     pub worker_id: String,
     /// Jobs executed (any outcome).
     pub jobs_processed: u64,
@@ -91,7 +91,7 @@ impl WorkerHost {
         }
     }
 
-    /// The kernel.
+    /// The kernel the host dispatches to (shared: clone it to create runs while the host runs).
     pub fn kernel(&self) -> &Kernel {
         &self.inner.kernel
     }

@@ -218,7 +218,7 @@ impl AnnotationScope<'_> {
 pub struct AttachOptions {
     /// Scope (default `run`).
     pub scope: Option<String>,
-    /// Scope id.
+    /// The id within the scope (a stage record id for `stage`; `None` for `run`).
     pub scope_id: Option<String>,
     /// Stage record the rows belong to.
     pub workflow_stage_record_id: Option<StageRecordId>,

@@ -17,7 +17,7 @@ pub enum KernelError {
     StageNotFound {
         /// The stage id asked for.
         stage_id: StageId,
-        /// The workflow.
+        /// The workflow that has no stage with that id.
         workflow_id: WorkflowId,
     },
     /// No run has this id.
@@ -40,7 +40,7 @@ pub enum KernelError {
     IdempotencyInProgress {
         /// The command type.
         command: &'static str,
-        /// The key.
+        /// The idempotency key held by the other dispatch.
         key: String,
     },
     /// An idempotency key was reused for a different request (another workflow, input, config or
@@ -51,7 +51,7 @@ pub enum KernelError {
     IdempotencyConflict {
         /// The command type.
         command: &'static str,
-        /// The key.
+        /// The idempotency key that was reused.
         key: String,
         /// What differs.
         detail: String,
@@ -61,7 +61,7 @@ pub enum KernelError {
     UndecodableReplay {
         /// The command type.
         command: &'static str,
-        /// The key.
+        /// The idempotency key whose cached result could not be decoded.
         key: String,
         /// What did not decode.
         detail: String,

@@ -111,7 +111,7 @@ impl Kernel {
         Annotations::new(self)
     }
 
-    /// The store.
+    /// The store every command runs on (runs, stages, jobs, outbox, keys, blobs).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.ports.store
     }
@@ -121,12 +121,12 @@ impl Kernel {
         &self.ports.blobs
     }
 
-    /// The clock.
+    /// The clock commands read `now` from (`SystemClock` unless the builder set one).
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.ports.clock
     }
 
-    /// The registry.
+    /// The workflows this kernel can run, by id.
     pub fn registry(&self) -> &Arc<dyn WorkflowRegistry> {
         &self.ports.registry
     }

@@ -23,7 +23,7 @@ pub enum StoreError {
     NotFound {
         /// What was looked up.
         entity: &'static str,
-        /// Its id.
+        /// The id that was looked up.
         id: String,
     },
     /// A stored value cannot be read back (unknown status, malformed JSON, bad timestamp).

@@ -20,7 +20,7 @@ pub struct WorkflowEvent {
     /// When it happened (kernel clock).
     #[serde(with = "js_date")]
     pub timestamp: DateTime<Utc>,
-    /// The run.
+    /// The run the event belongs to (the event stream is per run).
     pub workflow_run_id: RunId,
 }
 
@@ -73,7 +73,7 @@ pub enum EventKind {
         stage_name: String,
         stage_number: i32,
     },
-    /// A stage completed.
+    /// The stage finished with an output (`stage:completed`).
     #[serde(rename = "stage:completed", rename_all = "camelCase")]
     StageCompleted {
         stage_id: StageId,
@@ -88,7 +88,7 @@ pub enum EventKind {
         #[serde(with = "js_date")]
         next_poll_at: DateTime<Utc>,
     },
-    /// A stage failed.
+    /// The stage failed (`stage:failed`); it may still be retried.
     #[serde(rename = "stage:failed", rename_all = "camelCase")]
     StageFailed {
         stage_id: StageId,
@@ -148,11 +148,11 @@ impl EventKind {
 /// as stored, so events written by the TypeScript engine into a shared database are delivered as they are.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EventEnvelope {
-    /// The run.
+    /// The run the event belongs to.
     pub workflow_run_id: RunId,
     /// Per-run sequence.
     pub sequence: i32,
-    /// The event type.
+    /// The event's `type`, e.g. `stage:completed` (the payload's tag).
     pub event_type: String,
     /// When it happened.
     pub occurred_at: DateTime<Utc>,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 /// One stage execution to perform.
 pub struct Activity {
-    /// The stage.
+    /// The stage to execute, behind a type-erased handle.
     pub stage: StageHandle,
     /// Its environment (ids, earlier outputs, raw config, resume state, storage, recorder).
     pub env: StageEnv,

@@ -16,7 +16,7 @@ pub struct JobRecord {
     pub created_at: DateTime<Utc>,
     /// Last write.
     pub updated_at: DateTime<Utc>,
-    /// The run.
+    /// The run whose stage this job executes.
     pub workflow_run_id: RunId,
     /// The workflow (from `payload._workflowId`).
     pub workflow_id: WorkflowId,
@@ -67,7 +67,7 @@ impl JobRecord {
 /// A worker's claim on a job: the job id and the attempt it was dequeued with (the fencing token).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct JobLease {
-    /// The job.
+    /// The leased job.
     pub job_id: JobId,
     /// The attempt at dequeue; writes with an older attempt are refused.
     pub attempt: i32,
@@ -76,11 +76,11 @@ pub struct JobLease {
 /// Input of `enqueue`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewJob {
-    /// The run.
+    /// The run whose stage the job executes.
     pub workflow_run_id: RunId,
-    /// The workflow.
+    /// The run's workflow (written to the job's payload as `_workflowId`, as the reference does).
     pub workflow_id: WorkflowId,
-    /// The stage.
+    /// The stage the job executes.
     pub stage_id: StageId,
     /// Priority (the run's).
     pub priority: i32,

@@ -34,7 +34,5 @@ pub use jobs::{
 pub use records::*;
 pub use registry::{Registry, WorkflowRegistry};
 pub use status::Status;
-pub use store::{
-    Executor, GroupStart, Signal, StageWrite, StageWritten, Store, Tx, blob_run_id,
-};
+pub use store::{Executor, GroupStart, Signal, StageWrite, StageWritten, Store, Tx, blob_run_id};
 pub use writes::{in_progress_marker, is_in_progress_marker};

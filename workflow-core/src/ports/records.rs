@@ -57,13 +57,13 @@ pub struct NewRun {
     pub workflow_id: WorkflowId,
     /// The workflow's display name.
     pub workflow_name: String,
-    /// The workflow type (the id).
+    /// The workflow type the TypeScript engine stores (`workflowType`); this engine writes the workflow id.
     pub workflow_type: String,
     /// The validated input.
     pub input: Value,
     /// The merged config.
     pub config: Value,
-    /// Priority.
+    /// Claim priority: higher runs first (default 5, as the reference).
     pub priority: i32,
     /// Deprecated metadata.
     pub metadata: Option<Value>,
@@ -74,17 +74,17 @@ pub struct NewRun {
 pub struct RunUpdate {
     /// New status.
     pub status: Option<Status>,
-    /// `startedAt`.
+    /// New `startedAt` (`Some(None)` clears it).
     pub started_at: Option<Option<DateTime<Utc>>>,
-    /// `completedAt`.
+    /// New `completedAt` (`Some(None)` clears it).
     pub completed_at: Option<Option<DateTime<Utc>>>,
-    /// `duration`.
+    /// New `duration` in ms (`Some(None)` clears it).
     pub duration: Option<Option<i32>>,
-    /// `output`.
+    /// New `output` (`Some(None)` clears it, as a rerun does).
     pub output: Option<Option<Value>>,
-    /// `totalCost`.
+    /// New `totalCost` in USD.
     pub total_cost: Option<f64>,
-    /// `totalTokens`.
+    /// New `totalTokens`.
     pub total_tokens: Option<i32>,
 }
 
@@ -99,9 +99,9 @@ pub struct StageRecord {
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version.
     pub version: i32,
-    /// The run.
+    /// The run the stage row belongs to.
     pub workflow_run_id: RunId,
-    /// The stage id.
+    /// The id the workflow gives the stage; unique per run (`@@unique([workflowRunId, stageId])`).
     pub stage_id: StageId,
     /// The stage's display name.
     pub stage_name: String,
@@ -146,9 +146,9 @@ pub struct StageRecord {
 /// Input of `create_stage`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewStage {
-    /// The run.
+    /// The run the new stage row belongs to.
     pub workflow_run_id: RunId,
-    /// The stage id.
+    /// The id the workflow gives the stage.
     pub stage_id: StageId,
     /// The display name.
     pub stage_name: String,
@@ -156,7 +156,7 @@ pub struct NewStage {
     pub stage_number: i32,
     /// 1-based group.
     pub execution_group: i32,
-    /// Attempt.
+    /// The rerun count the row starts at (0 for a new run).
     pub attempt: i32,
     /// Initial status.
     pub status: Status,
@@ -171,27 +171,27 @@ pub struct NewStage {
 pub struct StageUpdate {
     /// New status.
     pub status: Option<Status>,
-    /// `startedAt`.
+    /// New `startedAt` (`Some(None)` clears it).
     pub started_at: Option<Option<DateTime<Utc>>>,
-    /// `completedAt`.
+    /// New `completedAt` (`Some(None)` clears it).
     pub completed_at: Option<Option<DateTime<Utc>>>,
-    /// `duration`.
+    /// New `duration` in ms (`Some(None)` clears it).
     pub duration: Option<Option<i32>>,
-    /// `outputData`.
+    /// New `outputData`: the output or a blob reference (`Some(None)` clears it).
     pub output_data: Option<Option<Value>>,
-    /// `suspendedState`.
+    /// New `suspendedState` of an async-batch stage (`Some(None)` clears it).
     pub suspended_state: Option<Option<Value>>,
-    /// `nextPollAt`.
+    /// New `nextPollAt`: when a suspended stage is checked next (`Some(None)` clears it).
     pub next_poll_at: Option<Option<DateTime<Utc>>>,
-    /// `pollInterval`.
+    /// New `pollInterval` in ms (`Some(None)` clears it).
     pub poll_interval: Option<Option<i32>>,
-    /// `maxWaitUntil`.
+    /// New `maxWaitUntil`: when a suspended stage gives up (`Some(None)` clears it).
     pub max_wait_until: Option<Option<DateTime<Utc>>>,
-    /// `metrics`.
+    /// New `metrics` (`{ duration, tokens, cost, ... }`; `Some(None)` clears them).
     pub metrics: Option<Option<Value>>,
-    /// `embeddingInfo`.
+    /// New `embeddingInfo` (`Some(None)` clears it).
     pub embedding_info: Option<Option<Value>>,
-    /// `errorMessage`.
+    /// New `errorMessage` (`Some(None)` clears it, as a success after a retry does).
     pub error_message: Option<Option<String>>,
 }
 
@@ -236,7 +236,7 @@ pub struct AnnotationRecord {
     pub id: String,
     /// When it was written.
     pub created_at: DateTime<Utc>,
-    /// The run.
+    /// The run the annotation is attached to.
     pub workflow_run_id: RunId,
     /// The stage record (null for run-scoped rows, or once the stage row is deleted).
     pub workflow_stage_record_id: Option<StageRecordId>,
@@ -246,17 +246,17 @@ pub struct AnnotationRecord {
     pub scope: String,
     /// The stage id for stage-scoped rows.
     pub scope_id: Option<String>,
-    /// Actor kind.
+    /// Who wrote it: `stage`, `user`, `system`, ... (free text).
     pub actor_kind: Option<String>,
-    /// Actor id.
+    /// The writer's id within its kind (a stage id, a user id).
     pub actor_id: Option<String>,
-    /// Actor version.
+    /// The writer's version, e.g. a model or app version.
     pub actor_version: Option<String>,
-    /// Key.
+    /// What is annotated, e.g. `quality.score`; listing filters by key or prefix.
     pub key: String,
-    /// Value.
+    /// The annotation's JSON value.
     pub value: Value,
-    /// Payload.
+    /// Extra JSON the writer attached (evidence, raw scores).
     pub payload: Option<Value>,
     /// Deduplication key.
     pub idempotency_key: Option<String>,
@@ -265,27 +265,27 @@ pub struct AnnotationRecord {
 /// Input of `append_annotations` (one row).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewAnnotation {
-    /// The run.
+    /// The run to attach the annotation to.
     pub workflow_run_id: RunId,
     /// The stage record, if stage-scoped.
     pub workflow_stage_record_id: Option<StageRecordId>,
-    /// Attempt.
+    /// The stage attempt it describes (0 for run-level annotations).
     pub attempt: i32,
-    /// Scope.
+    /// What it is about: `run` or `stage`.
     pub scope: String,
-    /// Scope id.
+    /// The id within the scope (the stage record id for `stage`).
     pub scope_id: Option<String>,
-    /// Actor kind.
+    /// Who writes it: `stage`, `user`, `system`, ... (free text).
     pub actor_kind: Option<String>,
-    /// Actor id.
+    /// The writer's id within its kind.
     pub actor_id: Option<String>,
-    /// Actor version.
+    /// The writer's version.
     pub actor_version: Option<String>,
-    /// Key.
+    /// What is annotated, e.g. `quality.score`.
     pub key: String,
-    /// Value.
+    /// The annotation's JSON value.
     pub value: Value,
-    /// Payload.
+    /// Extra JSON (evidence, raw scores).
     pub payload: Option<Value>,
     /// Deduplication key.
     pub idempotency_key: Option<String>,
@@ -296,17 +296,17 @@ pub struct NewAnnotation {
 pub struct AnnotationFilter {
     /// Exact key.
     pub key: Option<String>,
-    /// Key prefix.
+    /// Only keys starting with this text.
     pub key_prefix: Option<String>,
-    /// Scope.
+    /// Only this scope (`run` or `stage`).
     pub scope: Option<String>,
-    /// Scope id.
+    /// Only this id within the scope.
     pub scope_id: Option<String>,
-    /// Actor id.
+    /// Only annotations by this writer id.
     pub actor_id: Option<String>,
-    /// Actor kind.
+    /// Only annotations by this kind of writer.
     pub actor_kind: Option<String>,
-    /// Attempt.
+    /// Only annotations of this stage attempt.
     pub attempt: Option<i32>,
     /// Created at or after.
     pub since: Option<DateTime<Utc>>,
@@ -350,7 +350,7 @@ pub struct OutboxRecord {
     pub id: String,
     /// Insert time.
     pub created_at: DateTime<Utc>,
-    /// The run.
+    /// The run whose event stream the event belongs to.
     pub workflow_run_id: RunId,
     /// Per-run sequence, from 1.
     pub sequence: i32,
@@ -375,11 +375,11 @@ pub struct OutboxRecord {
 pub struct NewOutboxEvent {
     /// The run it belongs to.
     pub workflow_run_id: RunId,
-    /// Event type.
+    /// The event's type, e.g. `stage:completed`.
     pub event_type: String,
     /// Whole event.
     pub payload: Value,
-    /// Causation id.
+    /// What caused it, e.g. `job:<id>:attempt:<n>` (the command and attempt that appended it).
     pub causation_id: String,
     /// Event timestamp.
     pub occurred_at: DateTime<Utc>,
@@ -407,7 +407,7 @@ pub struct AiCallRecord {
     pub topic: String,
     /// What kind of call it was (`callType`).
     pub call_type: AiCallType,
-    /// The model key.
+    /// The engine's model key (`gemini-2.5-flash`), priced from the model registry.
     pub model_key: String,
     /// The provider's model id.
     pub model_id: String,
@@ -415,9 +415,9 @@ pub struct AiCallRecord {
     pub prompt: String,
     /// Response text.
     pub response: String,
-    /// Input tokens.
+    /// Prompt tokens the provider billed.
     pub input_tokens: i32,
-    /// Output tokens.
+    /// Completion tokens the provider billed.
     pub output_tokens: i32,
     /// Cost in USD.
     pub cost: f64,

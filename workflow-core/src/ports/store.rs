@@ -22,8 +22,8 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
 
-pub use super::writes::{GroupStart, StageWrite, StageWritten};
 pub(crate) use super::writes::stage_is_unfinished;
+pub use super::writes::{GroupStart, StageWrite, StageWritten};
 
 /// Work a worker can be woken for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

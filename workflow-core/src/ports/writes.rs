@@ -10,7 +10,7 @@ use serde_json::Value;
 /// A stage outcome to record ([`Executor::record_stage`](super::Executor::record_stage)).
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageWrite {
-    /// The run.
+    /// The run whose stage is recorded.
     pub run_id: RunId,
     /// The stage row (`workflow_stages.id`).
     pub stage_record_id: StageRecordId,

@@ -14,8 +14,8 @@ use sqlx::QueryBuilder;
 use sqlx::Sqlite;
 use std::time::Duration;
 use workflow_core::ids::cuid;
-use workflow_core::ports::{in_progress_marker, is_in_progress_marker};
 use workflow_core::ports::*;
+use workflow_core::ports::{in_progress_marker, is_in_progress_marker};
 
 macro_rules! records_ops {
     ($db:ty, $dialect:expr) => {

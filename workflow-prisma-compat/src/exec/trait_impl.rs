@@ -12,10 +12,8 @@ use sqlx::Sqlite;
 use std::collections::HashMap;
 use std::time::Duration;
 use workflow_core::ids::{JobId, RunId};
-use workflow_core::ports::{
-    ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs,
-};
 use workflow_core::ports::*;
+use workflow_core::ports::{ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs};
 
 macro_rules! executor_impl {
     ($db:ty) => {

@@ -35,7 +35,7 @@ pub struct Script {
     pub note: Option<String>,
 }
 
-/// Config of `first`.
+/// The config of stage `first`: `factor` multiplies the input value (default 2), `label` tags it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct FirstConfig {

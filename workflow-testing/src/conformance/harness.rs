@@ -9,15 +9,15 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use workflow_core::hosts::{HostConfig, JobRun, execute_job, run_maintenance_tick};
-use workflow_core::kernel::RetryPolicy;
 use workflow_core::ids::RunId;
+use workflow_core::kernel::RetryPolicy;
 use workflow_core::kernel::{Kernel, LeasedJob, RunClaimPending, RunCreate, RunsClaimed};
 use workflow_core::ports::*;
 
 /// The ports of one backend under test.
 #[derive(Clone)]
 pub struct Backend {
-    /// The store.
+    /// The store under test, shared by the kernel and the assertions.
     pub store: Arc<dyn Store>,
     /// Its AI call log.
     pub ai_calls: Arc<dyn AiCallLog>,
@@ -62,13 +62,13 @@ impl BackendFactory for InMemoryBackend {
 
 /// A kernel over a backend, with a fake clock and a collecting event sink.
 pub struct Harness {
-    /// The kernel.
+    /// A kernel over the backend with the fixture workflows and the fake clock.
     pub kernel: Kernel,
-    /// Its clock.
+    /// The kernel's clock: time moves only when a scenario advances it.
     pub clock: Arc<FakeClock>,
     /// Its event sink.
     pub events: Arc<CollectingEventSink>,
-    /// The backend.
+    /// The backend the factory created for this scenario.
     pub backend: Backend,
     /// Host settings used by [`run_next_job`](Harness::run_next_job) (no jitter, so delays are exact).
     pub host: HostConfig,
@@ -288,7 +288,7 @@ impl Harness {
             .expect("list_annotations")
     }
 
-    /// A blob.
+    /// The stored value of blob `key`, read through the store's blob port; `None` when absent.
     pub async fn blob(&self, key: &str) -> Option<Value> {
         self.kernel.blob_store().get(key).await.expect("blob get")
     }

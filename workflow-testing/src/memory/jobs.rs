@@ -5,9 +5,7 @@ use super::tables::Tables;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 use workflow_core::ids::JobId;
-use workflow_core::ports::{
-    ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs,
-};
+use workflow_core::ports::{ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs};
 use workflow_core::ports::{StageUpdate, Status, StoreError, SuspendedJobEnd, claim_starts_stage};
 
 impl Tables {

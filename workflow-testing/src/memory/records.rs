@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 use workflow_core::ids::RunId;
 use workflow_core::ids::cuid;
-use workflow_core::ports::{in_progress_marker, is_in_progress_marker};
 use workflow_core::ports::*;
+use workflow_core::ports::{in_progress_marker, is_in_progress_marker};
 
 impl Tables {
     pub fn create_logs(&mut self, logs: Vec<NewLog>, now: DateTime<Utc>) {

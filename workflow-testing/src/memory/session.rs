@@ -10,10 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use workflow_core::ids::{JobId, RunId};
-use workflow_core::ports::{
-    ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs,
-};
 use workflow_core::ports::*;
+use workflow_core::ports::{ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs};
 
 enum Mode {
     Transaction(OwnedMutexGuard<Tables>),

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// Cancels a pending or running run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunCancel {
-    /// The run.
+    /// The run to cancel; a run already `COMPLETED`, `FAILED` or `CANCELLED` is left as it is.
     pub workflow_run_id: RunId,
     /// Why (in the `workflow:cancelled` event).
     pub reason: Option<String>,

@@ -34,9 +34,9 @@ impl RunClaimPending {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClaimedRun {
-    /// The run.
+    /// The run that moved from `PENDING` to `RUNNING`.
     pub workflow_run_id: RunId,
-    /// Its workflow.
+    /// The workflow it runs.
     pub workflow_id: WorkflowId,
     /// The jobs of its first group.
     pub job_ids: Vec<JobId>,

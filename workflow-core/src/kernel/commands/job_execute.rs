@@ -17,11 +17,11 @@ use serde_json::Value;
 /// Executes one stage of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JobExecute {
-    /// The run.
+    /// The run the stage belongs to.
     pub workflow_run_id: RunId,
-    /// The workflow.
+    /// The run's workflow (looked up in the registry to find the stage).
     pub workflow_id: WorkflowId,
-    /// The stage.
+    /// The id of the stage to execute within that workflow.
     pub stage_id: StageId,
     /// The full run config (`{ stageId: config }`); the stage gets its own entry.
     pub config: Value,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// Reruns a completed or failed run from a stage's group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunRerunFrom {
-    /// The run.
+    /// The run to rerun; it must be `COMPLETED` or `FAILED`.
     pub workflow_run_id: RunId,
     /// The stage whose group is rerun (with every later group).
     pub from_stage_id: StageId,
@@ -45,7 +45,7 @@ impl RunRerunFrom {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunRerun {
-    /// The run.
+    /// The run that was reset (the same id: a rerun does not create a run).
     pub workflow_run_id: RunId,
     /// The stage it restarts from.
     pub from_stage_id: StageId,

@@ -19,7 +19,7 @@ pub struct RunCreate {
     /// Required (at most [`MAX_KEY_BYTES`](crate::kernel::MAX_KEY_BYTES) bytes, no NUL): a repeat with the
     /// same key and request returns the first run.
     pub idempotency_key: String,
-    /// The workflow.
+    /// The workflow to run; it must be in the kernel's registry.
     pub workflow_id: WorkflowId,
     /// The run input (validated against the workflow's input type).
     pub input: Value,
@@ -86,11 +86,11 @@ impl RunCreate {
     }
 }
 
-/// The created run.
+/// What `run.create` returns: the new run (or, for a repeated idempotency key, the first one).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunCreated {
-    /// The run id.
+    /// The id of the created run; pass it to `RunCancel`, `WorkerHost::run_until_finished`, ...
     pub workflow_run_id: RunId,
     /// Always `PENDING`.
     pub status: Status,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// Advances a run whose current group has settled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunTransition {
-    /// The run.
+    /// The run to advance: its next group is started, or it completes or fails.
     pub workflow_run_id: RunId,
 }
 
