@@ -8,6 +8,7 @@
 //! - [`AiCallLog`], [`EventSink`], [`Clock`], [`WorkflowRegistry`], [`ActivityExecutor`].
 
 pub(crate) mod ai_calls;
+mod annotation_records;
 pub(crate) mod blob;
 pub(crate) mod clock;
 pub(crate) mod error;

@@ -112,6 +112,11 @@ impl<DB: Database> SqlStore<DB> {
         &self.write
     }
 
+    /// An executor outside any transaction: reads on the read pool, writes on the write pool.
+    pub(crate) fn autocommit(&self) -> SqlExecutor<DB> {
+        SqlExecutor::autocommit(self.read.clone(), self.write.clone())
+    }
+
     /// The pool autocommit reads use (the same pool on PostgreSQL).
     pub fn read_pool(&self) -> &Pool<DB> {
         &self.read
@@ -123,18 +128,14 @@ macro_rules! ai_call_log {
         #[async_trait]
         impl AiCallLog for $store {
             async fn log_ai_call(&self, call: AiCallRecord) -> Result<String, StoreError> {
-                SqlExecutor::autocommit(self.read.clone(), self.write.clone())
-                    .op_log_ai_call(call)
-                    .await
+                self.autocommit().op_log_ai_call(call).await
             }
 
             async fn ai_calls_by_topic(
                 &self,
                 topic_prefix: &str,
             ) -> Result<Vec<AiCallRecord>, StoreError> {
-                SqlExecutor::autocommit(self.read.clone(), self.write.clone())
-                    .op_ai_calls_by_topic(topic_prefix)
-                    .await
+                self.autocommit().op_ai_calls_by_topic(topic_prefix).await
             }
         }
     };

@@ -76,10 +76,7 @@ impl Store for PgStore {
     }
 
     async fn executor(&self) -> Result<Box<dyn Executor>, StoreError> {
-        Ok(Box::new(SqlExecutor::autocommit(
-            self.read.clone(),
-            self.write.clone(),
-        )))
+        Ok(Box::new(self.autocommit()))
     }
 
     async fn wait(&self, signal: Signal, max_wait: Duration) {

@@ -104,10 +104,7 @@ impl Store for SqliteStore {
     }
 
     async fn executor(&self) -> Result<Box<dyn Executor>, StoreError> {
-        Ok(Box::new(SqlExecutor::autocommit(
-            self.read.clone(),
-            self.write.clone(),
-        )))
+        Ok(Box::new(self.autocommit()))
     }
 
     async fn wait(&self, signal: Signal, max_wait: Duration) {
