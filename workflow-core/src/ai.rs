@@ -13,9 +13,9 @@ use std::sync::Arc;
 /// Prices of a model, in USD per million tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelPrice {
-    /// Input (prompt) tokens.
+    /// USD per million prompt tokens.
     pub input_per_million: f64,
-    /// Output (completion) tokens.
+    /// USD per million completion tokens.
     pub output_per_million: f64,
     /// Discount on batch calls, in percent.
     pub batch_discount_percent: f64,
@@ -129,7 +129,7 @@ pub struct AiCall {
     pub input_tokens: u32,
     /// Completion tokens the provider billed.
     pub output_tokens: u32,
-    /// Cost in USD.
+    /// What the call cost in USD (`ModelPrice::cost` computes it from the tokens).
     pub cost: f64,
     /// Extra data (`status`, `batchId`, ...).
     pub metadata: Option<Value>,

@@ -20,9 +20,9 @@ use std::sync::{Arc, OnceLock};
 /// Where a stage execution belongs: run, workflow and stage identifiers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StageRunInfo {
-    /// `WorkflowRun.id`.
+    /// The run being executed (`workflow_runs.id`).
     pub workflow_run_id: RunId,
-    /// The workflow's id.
+    /// The id of the run's workflow.
     pub workflow_id: WorkflowId,
     /// `WorkflowRun.workflowType` (equal to the workflow id for runs this engine creates).
     pub workflow_type: String,
@@ -32,9 +32,9 @@ pub struct StageRunInfo {
     pub stage_name: String,
     /// 1-based position of the stage in the workflow definition.
     pub stage_number: u32,
-    /// 1-based execution group.
+    /// The stage's execution group, counted from 1 (`executionGroup`).
     pub execution_group: u32,
-    /// `WorkflowStage.id`.
+    /// The stage's row (`workflow_stages.id`): what logs and annotations point at.
     pub stage_record_id: StageRecordId,
     /// `WorkflowStage.attempt` (0 for a first run, +1 per rerun).
     pub attempt: u32,
@@ -92,7 +92,7 @@ impl StageEnv {
         &self.info
     }
 
-    /// `WorkflowRun.id`.
+    /// The run being executed (`workflow_runs.id`).
     pub fn workflow_run_id(&self) -> &str {
         &self.info.workflow_run_id
     }
@@ -204,7 +204,7 @@ impl StageEnv {
         );
     }
 
-    /// Blob storage.
+    /// Blob storage scoped to this run (keys under `workflow-v2/<workflowType>/<runId>/`).
     pub fn storage(&self) -> &StageStorage {
         &self.storage
     }

@@ -46,9 +46,9 @@ pub enum CheckOutcome {
 /// JSON Schemas of a stage's types.
 #[derive(Clone, Debug)]
 pub struct StageSchemas {
-    /// Input schema.
+    /// JSON Schema (draft 2020-12) of the stage's input type.
     pub input: Schema,
-    /// Output schema.
+    /// JSON Schema of the stage's output type.
     pub output: Schema,
     /// Config schema (with defaults).
     pub config: Schema,

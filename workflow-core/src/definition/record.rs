@@ -62,9 +62,9 @@ impl std::str::FromStr for LogLevel {
 /// One log line of a stage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogEntry {
-    /// Severity.
+    /// How severe: stored as `workflow_logs.level` and mirrored to `tracing` at the same level.
     pub level: LogLevel,
-    /// Text.
+    /// The line as written by the stage (`workflow_logs.message`).
     pub message: String,
     /// Structured fields (`metadata`), if any.
     pub fields: Option<Value>,
@@ -86,9 +86,9 @@ pub struct ProgressUpdate {
 pub struct Actor {
     /// `"agent"`, `"user"`, `"system"`, ... (`actorKind`).
     pub kind: Option<String>,
-    /// `actorId`.
+    /// Who, within the kind: a user id, an agent name (`actorId`).
     pub id: Option<String>,
-    /// `actorVersion`.
+    /// The actor's version, e.g. a model or prompt version (`actorVersion`).
     pub version: Option<String>,
 }
 

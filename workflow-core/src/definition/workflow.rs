@@ -124,12 +124,12 @@ impl WorkflowDefinition {
         }
     }
 
-    /// The workflow id.
+    /// The workflow id (`workflow! { W = "id" .. }`), the `workflowId` of its runs.
     pub fn id(&self) -> &'static str {
         self.id
     }
 
-    /// The display name.
+    /// The display name (`name:` in `workflow!`, else the type name in Title Case: `Document Processor`).
     pub fn name(&self) -> &'static str {
         self.name
     }

@@ -15,7 +15,7 @@ use tracing::Instrument;
 /// The result of one job.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobRun {
-    /// How it ended.
+    /// How the job ended (see [`JobOutcome`](crate::kernel::JobOutcome)).
     pub outcome: JobOutcome,
     /// The failure, if any.
     pub error: Option<String>,

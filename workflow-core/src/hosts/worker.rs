@@ -96,7 +96,7 @@ impl WorkerHost {
         &self.inner.kernel
     }
 
-    /// The configuration.
+    /// The settings the host was created with.
     pub fn config(&self) -> &HostConfig {
         &self.inner.config
     }
@@ -215,7 +215,7 @@ impl WorkerHost {
         Ok(())
     }
 
-    /// The counters.
+    /// A snapshot of the host's counters (jobs processed, completed, failed, ticks, uptime).
     pub async fn stats(&self) -> HostStats {
         let counters = &self.inner.counters;
         let running = self.inner.running.lock().await;

@@ -51,7 +51,7 @@ impl KernelBuilder {
         self
     }
 
-    /// The time source.
+    /// Sets the clock commands read `now` from (default the system clock; tests pass a `FakeClock`).
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
@@ -79,7 +79,7 @@ impl KernelBuilder {
         self
     }
 
-    /// Tunables.
+    /// Sets the kernel's tunables (default `KernelConfig::default()`).
     #[must_use]
     pub fn config(mut self, config: KernelConfig) -> Self {
         self.config = config;

@@ -131,7 +131,7 @@ impl Kernel {
         &self.ports.registry
     }
 
-    /// The tunables.
+    /// The kernel's tunables (record retry budget, ...).
     pub fn config(&self) -> &KernelConfig {
         &self.ports.config
     }

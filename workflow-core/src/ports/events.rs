@@ -150,11 +150,11 @@ impl EventKind {
 pub struct EventEnvelope {
     /// The run the event belongs to.
     pub workflow_run_id: RunId,
-    /// Per-run sequence.
+    /// The event's position in its run's stream, from 1; delivered in this order.
     pub sequence: i32,
     /// The event's `type`, e.g. `stage:completed` (the payload's tag).
     pub event_type: String,
-    /// When it happened.
+    /// When the event happened (not when it was delivered).
     pub occurred_at: DateTime<Utc>,
     /// The whole event object.
     pub payload: Value,

@@ -10,11 +10,11 @@ use serde_json::Value;
 /// A `job_queue` row (`workflowId` travels inside `payload._workflowId` and is split out here).
 #[derive(Clone, Debug, PartialEq)]
 pub struct JobRecord {
-    /// cuid.
+    /// The job's cuid (`job_queue.id`).
     pub id: JobId,
-    /// Enqueue time.
+    /// When the job was enqueued.
     pub created_at: DateTime<Utc>,
-    /// Last write.
+    /// When the row was last written (also by heartbeats).
     pub updated_at: DateTime<Utc>,
     /// The run whose stage this job executes.
     pub workflow_run_id: RunId,
@@ -22,13 +22,13 @@ pub struct JobRecord {
     pub workflow_id: WorkflowId,
     /// The stage to execute.
     pub stage_id: StageId,
-    /// Job status.
+    /// `PENDING` (claimable), `RUNNING` (leased), `SUSPENDED`, `COMPLETED`, `FAILED` or `CANCELLED`.
     pub status: Status,
-    /// Higher first.
+    /// Claim priority, the run's: higher is leased first, then older.
     pub priority: i32,
     /// Deliveries so far; also the lease's fencing token.
     pub attempt: i32,
-    /// Deliveries allowed.
+    /// Deliveries allowed before the job fails for good (default 3).
     pub max_attempts: i32,
     /// The worker holding the lease.
     pub worker_id: Option<String>,
@@ -36,13 +36,13 @@ pub struct JobRecord {
     pub locked_at: Option<DateTime<Utc>>,
     /// First dequeue of the current delivery.
     pub started_at: Option<DateTime<Utc>>,
-    /// When it finished.
+    /// When the job reached `COMPLETED`, `FAILED` or `CANCELLED`.
     pub completed_at: Option<DateTime<Utc>>,
     /// Not claimable before this (retry backoff).
     pub next_poll_at: Option<DateTime<Utc>>,
     /// `{ config: <run config> }` (without `_workflowId`).
     pub payload: Value,
-    /// The last failure.
+    /// The error of the last failed delivery (`lastError`).
     pub last_error: Option<String>,
 }
 

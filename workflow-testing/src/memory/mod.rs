@@ -3,6 +3,7 @@
 //! (the TypeScript engine's in-memory adapter has no rollback); indexes keep every operation independent of
 //! how many rows the store holds.
 
+mod executor;
 mod jobs;
 mod record_rows;
 mod records;

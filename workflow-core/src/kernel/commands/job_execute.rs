@@ -98,7 +98,7 @@ impl JobOutcome {
     try_from = "super::job_executed_wire::JobExecutedWire"
 )]
 pub struct JobExecuted {
-    /// How it ended.
+    /// How the job ended (see [`JobOutcome`]).
     pub outcome: JobOutcome,
     /// The stage output, when completed.
     pub output: Option<Value>,

@@ -4,26 +4,20 @@
 //! that completes transitions its run in the same transaction. Hosts run it when the earliest `nextPollAt`
 //! comes (and on their maintenance tick).
 
+use super::poll_resolve::{PollResult, Resolution};
 use crate::definition::dyn_stage::CheckOutcome;
-use crate::definition::outputs::StageOutputs;
-use crate::definition::record::Recorded;
 use crate::definition::stage::StageMode;
 use crate::ids::RunId;
-use crate::kernel::annotations::AnnotationScope;
-use crate::kernel::context::{output_key, stage_env};
+use crate::kernel::context::stage_env;
 use crate::kernel::dispatch::{Command, Token};
 use crate::kernel::logs::LogWriter;
-use crate::kernel::unit::UnitOfWork;
 use crate::kernel::{Kernel, KernelError, validate};
 use crate::ports::executor::panic_message;
-use crate::ports::{
-    EventKind, RunRecord, RunUpdate, Signal, StageRecord, StageUpdate, Status, SuspendedJobEnd,
-};
-use crate::time::{add, millis_between, to_js_iso};
-use chrono::{DateTime, Utc};
+use crate::ports::{EventKind, RunRecord, StageRecord, StageUpdate, Status, SuspendedJobEnd};
+use crate::time::{add, to_js_iso};
 use futures::FutureExt;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 use tracing::Instrument;
@@ -50,53 +44,6 @@ pub struct SuspendedPolled {
     pub failed: usize,
     /// Runs with a resumed stage.
     pub resumed_workflow_run_ids: Vec<RunId>,
-}
-
-/// What polling one stage did.
-enum PollResult {
-    Resumed(RunId),
-    Failed,
-    Other,
-}
-
-enum Resolution {
-    Completed {
-        output: Value,
-        recorded: Recorded,
-    },
-    /// Fail the stage and its run.
-    Failed {
-        message: String,
-        recorded: Recorded,
-    },
-    Reschedule {
-        next_poll_at: DateTime<Utc>,
-        recorded: Recorded,
-    },
-}
-
-impl UnitOfWork<'_> {
-    /// Cancels a suspended stage whose run is no longer running, and its job.
-    async fn cancel_stage(&mut self, stage: &StageRecord) -> Result<(), KernelError> {
-        let update = StageUpdate {
-            status: Some(Status::Cancelled),
-            completed_at: Some(Some(self.now)),
-            next_poll_at: Some(None),
-            ..Default::default()
-        };
-        self.tx
-            .update_stage(&stage.id, update, None, self.now)
-            .await?;
-        self.tx
-            .settle_suspended_job(
-                &stage.workflow_run_id,
-                &stage.stage_id,
-                SuspendedJobEnd::Cancelled,
-                self.now,
-            )
-            .await?;
-        Ok(())
-    }
 }
 
 impl Kernel {
@@ -242,138 +189,6 @@ impl Kernel {
                 }
             },
         }))
-    }
-
-    /// Writes the resolution in one transaction, with the run's transition when the stage completed.
-    /// Nothing is written when the run stopped running or the stage changed meanwhile (the stage is then
-    /// cancelled if its run is no longer running).
-    async fn resolve(
-        &self,
-        run: &RunRecord,
-        stage: &StageRecord,
-        resolution: Resolution,
-    ) -> Result<PollResult, KernelError> {
-        let ports = self.ports();
-        let output_key = output_key(ports.blobs_in_store, run, &stage.stage_id, None);
-        if let Resolution::Completed { output, .. } = &resolution
-            && !ports.blobs_in_store
-        {
-            ports.blobs.put(&output_key, output).await?;
-        }
-        self.transact(&crate::ids::uuid(), async |unit| {
-            let current = unit.tx.lock_run(&run.id).await?;
-            if current.as_ref().map(|r| r.status) != Some(Status::Running) {
-                unit.cancel_stage(stage).await?;
-                return Ok(PollResult::Other);
-            }
-            let still = unit.tx.get_stage(&run.id, &stage.stage_id).await?;
-            if still.as_ref().map(|s| (s.status, s.version)) != Some((Status::Suspended, stage.version)) {
-                // Another worker resolved it meanwhile.
-                unit.abandon();
-                return Ok(PollResult::Other);
-            }
-            let run = current.expect("checked above");
-            let now = unit.now;
-            let scope = AnnotationScope::stage(stage);
-            let (result, recorded) = match resolution {
-                Resolution::Completed { output, recorded } => {
-                    if ports.blobs_in_store {
-                        unit.tx.put_blobs(vec![(output_key.clone(), output.clone())], now).await?;
-                    }
-                    let duration = stage.started_at.map_or(0, |start| millis_between(start, now));
-                    let mut metrics = Map::new();
-                    metrics.insert("duration".into(), json!(duration));
-                    metrics.extend(recorded.metrics.iter().map(|(k, v)| (k.clone(), v.clone())));
-                    let update = StageUpdate {
-                        status: Some(Status::Completed),
-                        completed_at: Some(Some(now)),
-                        duration: Some(Some(duration)),
-                        next_poll_at: Some(None),
-                        output_data: Some(Some(json!({ "_artifactKey": output_key }))),
-                        metrics: Some(Some(Value::Object(metrics))),
-                        error_message: Some(None),
-                        ..Default::default()
-                    };
-                    unit.tx.update_stage(&stage.id, update, None, now).await?;
-                    unit.tx
-                        .settle_suspended_job(&run.id, &stage.stage_id, SuspendedJobEnd::Completed, now)
-                        .await?;
-                    let completed = unit.event(
-                        &run.id,
-                        EventKind::StageCompleted {
-                            stage_id: stage.stage_id.clone(),
-                            stage_name: stage.stage_name.clone(),
-                            duration,
-                        },
-                    );
-                    unit.emit(completed);
-                    let mut known = StageOutputs::new();
-                    known.insert(stage.stage_id.clone(), output);
-                    let run = unit.tx.update_run(&run.id, RunUpdate::default(), None, now).await?;
-                    let stages = unit.tx.stages_by_run(&run.id).await?;
-                    // Annotation events come before the run's own.
-                    let (rows, events) = scope.rows_for_recorded(&recorded.annotations, now);
-                    if !rows.is_empty() {
-                        unit.tx.append_annotations(rows, now).await?;
-                    }
-                    unit.emit_all(events);
-                    unit.transition(&run, &stages, &known).await?;
-                    return Ok(PollResult::Resumed(run.id));
-                }
-                Resolution::Failed { message, recorded } => {
-                    let message = validate::scrub_text(message);
-                    let update = StageUpdate {
-                        status: Some(Status::Failed),
-                        completed_at: Some(Some(now)),
-                        next_poll_at: Some(None),
-                        error_message: Some(Some(message.clone())),
-                        ..Default::default()
-                    };
-                    unit.tx.update_stage(&stage.id, update, None, now).await?;
-                    // The suspended job fails with its stage, and no other job of the failed run stays
-                    // claimable.
-                    unit.tx
-                        .settle_suspended_job(
-                            &run.id,
-                            &stage.stage_id,
-                            SuspendedJobEnd::Failed(message.clone()),
-                            now,
-                        )
-                        .await?;
-                    tracing::warn!(run_id = %run.id, stage_id = %stage.stage_id, error = %message, "suspended stage failed");
-                    let failed = unit.event(
-                        &run.id,
-                        EventKind::StageFailed {
-                            stage_id: stage.stage_id.clone(),
-                            stage_name: stage.stage_name.clone(),
-                            error: message.clone(),
-                        },
-                    );
-                    unit.emit(failed);
-                    unit.fail_run(&run, message, None).await?;
-                    (PollResult::Failed, recorded)
-                }
-                Resolution::Reschedule {
-                    next_poll_at,
-                    recorded,
-                } => {
-                    let update = StageUpdate {
-                        next_poll_at: Some(Some(next_poll_at)),
-                        ..Default::default()
-                    };
-                    unit.tx.update_stage(&stage.id, update, None, now).await?;
-                    unit.signal(Signal::Suspended);
-                    (PollResult::Other, recorded)
-                }
-            };
-            let (rows, events) = scope.rows_for_recorded(&recorded.annotations, now);
-            if !rows.is_empty() {
-                unit.tx.append_annotations(rows, now).await?;
-            }
-            unit.emit_all(events);
-            Ok(result)
-        })
-        .await
     }
 
     async fn poll_one(&self, stage: &StageRecord) -> Result<PollResult, KernelError> {
