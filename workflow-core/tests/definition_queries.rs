@@ -33,6 +33,15 @@ struct RequiredConfig {
     retries: u8,
 }
 
+/// A config that keeps keys it does not know (they are not reported as unknown).
+#[derive(Serialize, Deserialize, JsonSchema, Default)]
+#[serde(default)]
+struct AuditConfig {
+    strict: bool,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
 #[derive(Serialize, Deserialize, JsonSchema, Default)]
 #[serde(default)]
 struct SummaryConfig {
@@ -57,8 +66,8 @@ async fn publish(_input: String, _config: RequiredConfig) -> Result<u32, StageEr
 }
 
 #[stage]
-async fn audit(_input: String) -> Result<bool, StageError> {
-    Ok(true)
+async fn audit(_input: String, config: AuditConfig) -> Result<bool, StageError> {
+    Ok(config.strict || config.extra.is_empty())
 }
 
 workflow! {
@@ -127,7 +136,7 @@ fn default_config_holds_every_stage_with_its_defaults() {
             "extract-text": { "maxLength": 50000, "language": "en" },
             "summarize": { "model": "gemini-2.5-flash", "temperature": 0.7 },
             "publish": {},
-            "audit": {}
+            "audit": { "strict": false }
         })
     );
 }
@@ -181,7 +190,8 @@ fn validate_config_reports_every_field_and_every_unknown_key() {
         .validate_config(&json!({
             "extract-text": { "maxLenght": 10, "maxLength": "long", "language": 7 },
             "summarize": { "temperature": 0.5, "model": "m", "topP": 1 },
-            "publish": { "apiKey": 3, "retries": "x", "extra": true }
+            "publish": { "apiKey": 3, "retries": "x", "extra": true },
+            "audit": { "strict": true, "reviewer": "ana" }
         }))
         .unwrap_err();
     let rendered: Vec<String> = errors.0.iter().map(ToString::to_string).collect();

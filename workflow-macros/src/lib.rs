@@ -34,6 +34,54 @@ use proc_macro::TokenStream;
 ///   ones the scan cannot see (calls in helper fns). `workflow!` then refuses, at compile time, a workflow in
 ///   which a dependency does not run in an earlier group.
 ///
+/// # Async-batch stages
+///
+/// A stage whose work finishes elsewhere (a provider batch API, a long export) names a `check_completion`
+/// fn. The body returns `Ok(BatchStep::Done(output))` when it could finish at once, or a
+/// `Suspend` with a typed state (`.into()`), which is stored; the
+/// engine then calls the check fn at the poll interval (default 30 s, for at most 24 h) until it returns
+/// `Completion::Ready(output)` (the stage completes), `Completion::Failed(message)` (stage and run fail) or
+/// `Completion::NotReady { .. }` (check again; `Completion::check_again_in(d)` picks the delay). Its signature:
+///
+/// ```text
+/// async fn check_fn(ctx: &CheckContext, state: State) -> Result<Completion<Output>, E>   // E: Into<StageError>
+/// ```
+///
+/// `State` and `Output` are the two parameters of the body's `BatchStep<Output, State>`; `CheckContext` logs,
+/// annotates and records usage like `StageContext`.
+///
+/// ```
+/// use std::time::Duration;
+/// use workflow_core::prelude::*;
+/// use workflow_testing::StageRun;
+///
+/// #[derive(Serialize, Deserialize, JsonSchema)]
+/// pub struct Export { pub job: String }
+///
+/// /// Starts an export and waits for it.
+/// #[stage(check_completion = export_ready)]
+/// async fn export(input: String) -> Result<BatchStep<String, Export>, StageError> {
+///     Ok(Suspend::new(Export { job: format!("export-{input}") })
+///         .poll_every(Duration::from_secs(60))
+///         .max_wait(Duration::from_secs(2 * 60 * 60))
+///         .into())
+/// }
+///
+/// async fn export_ready(ctx: &CheckContext, state: Export) -> Result<Completion<String>, StageError> {
+///     ctx.info(format!("checking {}", state.job));
+///     Ok(Completion::Ready(format!("{}.csv", state.job)))
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let started = StageRun::new().execute::<export>("q3".into(), Default::default()).await;
+/// assert!(matches!(started.result, Ok(BatchStep::Suspend(_))));
+/// let checked = StageRun::new()
+///     .check::<export>(Export { job: "export-q3".into() }, serde_json::json!({}))
+///     .await;
+/// assert!(matches!(checked.result, Ok(Completion::Ready(ref file)) if file == "export-q3.csv"));
+/// # });
+/// ```
+///
 /// # Example
 ///
 /// ```

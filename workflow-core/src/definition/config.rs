@@ -39,6 +39,7 @@ impl std::error::Error for ConfigErrors {}
 
 /// Validates `config` against every stage; collects every problem of every stage's entry (each field that
 /// does not decode, each key its config type does not have), and one error per key that names no stage.
+/// A config type that should accept unknown keys keeps them in a `#[serde(flatten)]` map field.
 pub(crate) fn validate(stages: &[&StageHandle], config: &Value) -> Result<(), ConfigErrors> {
     let empty = Map::new();
     let entries = match config {

@@ -82,8 +82,9 @@ fn replace_with_default(entry: &mut Value, path: &str, defaults: Option<&Value>)
 }
 
 /// Appends `at `path`: unknown field, expected one of ...` for every key of an object in `value` that the
-/// schema's `properties` do not list. Only plain object schemas are checked: maps (`additionalProperties`
-/// with a schema), flattened or untagged types (`allOf` / `anyOf` / `oneOf`) are left to serde.
+/// schema's `properties` do not list. Only closed object schemas are checked: maps and types that keep
+/// extra keys (`additionalProperties` true or a schema, e.g. a `#[serde(flatten)]` map field), flattened or
+/// untagged types (`allOf` / `anyOf` / `oneOf`) are left to serde.
 fn unknown_keys(root: &Value, schema: &Value, value: &Value, path: &str, found: &mut Vec<String>) {
     let schema = resolve(root, schema);
     let (Some(object), Some(properties)) = (
@@ -97,7 +98,7 @@ fn unknown_keys(root: &Value, schema: &Value, value: &Value, path: &str, found: 
         .any(|key| schema.get(key).is_some())
         || schema
             .get("additionalProperties")
-            .is_some_and(|extra| extra.is_object());
+            .is_some_and(|extra| extra.is_object() || *extra == Value::Bool(true));
     for (key, member) in object {
         let at = if path.is_empty() {
             key.clone()

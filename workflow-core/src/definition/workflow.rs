@@ -216,7 +216,10 @@ impl WorkflowDefinition {
     }
 
     /// Checks a run config (`{ stageId: config }`): every stage's entry (or `{}`) must decode as that
-    /// stage's config type, and every key must be a stage id. Collects every problem.
+    /// stage's config type, have no key its type lacks (a misspelled key would otherwise be ignored and its
+    /// default used), and every top-level key must be a stage id. Collects every problem of every stage,
+    /// each with the stage id and the field path. A config type that should accept extra keys keeps them in
+    /// a `#[serde(flatten)] extra: serde_json::Map<String, Value>` field.
     pub fn validate_config(&self, config: &Value) -> Result<(), ConfigErrors> {
         let stages: Vec<&StageHandle> = self.stages.iter().map(|node| &node.stage).collect();
         validate(&stages, config)
