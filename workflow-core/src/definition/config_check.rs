@@ -10,14 +10,26 @@ const MAX_FIELD_ERRORS: usize = 32;
 
 /// The problems of `entry` (the stage's config object), each `at `path`: what` or a root-level message.
 pub(crate) fn problems(stage: &StageHandle, entry: &Value) -> Vec<String> {
-    let schema = stage.schemas().config;
     let mut found = Vec::new();
-    unknown_keys(schema.as_value(), schema.as_value(), entry, "", &mut found);
+    // An empty entry (the common case: no config given) has no keys to check; the schema is built only
+    // when there are.
+    if entry.as_object().is_some_and(|keys| !keys.is_empty()) {
+        let schema = stage.schemas().config;
+        unknown_keys(schema.as_value(), schema.as_value(), entry, "", &mut found);
+    }
+    let Err(first) = stage.parse_config(entry) else {
+        return found;
+    };
     let mut entry = entry.clone();
     let defaults = stage.default_config();
+    let mut next = Some(first);
     while found.len() < MAX_FIELD_ERRORS + 1 {
-        let Err(message) = stage.parse_config(&entry) else {
-            break;
+        let message = match next.take() {
+            Some(message) => message,
+            None => match stage.parse_config(&entry) {
+                Ok(_) => break,
+                Err(message) => message,
+            },
         };
         let path = message
             .strip_prefix("at `")
