@@ -31,10 +31,7 @@ pub(crate) fn problems(stage: &StageHandle, entry: &Value) -> Vec<String> {
                 Err(message) => message,
             },
         };
-        let path = message
-            .strip_prefix("at `")
-            .and_then(|rest| rest.split_once("`: "))
-            .map(|(path, _)| path.to_owned());
+        let path = field_path(&message).map(str::to_owned);
         let repeated = found.contains(&message);
         if !repeated && !is_consequence(&message, &found) {
             found.push(message);
@@ -59,11 +56,17 @@ fn is_consequence(message: &str, found: &[String]) -> bool {
         return false;
     };
     found.iter().any(|earlier| {
-        earlier
-            .strip_prefix("at `")
-            .and_then(|rest| rest.split_once("`: "))
-            .is_some_and(|(path, _)| path == field || path.ends_with(&format!(".{field}")))
+        field_path(earlier)
+            .is_some_and(|path| path == field || path.ends_with(&format!(".{field}")))
     })
+}
+
+/// The field path of a decode error as `decode_json` writes it (`at `path`: what`).
+fn field_path(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("at `")
+        .and_then(|rest| rest.split_once("`: "))
+        .map(|(path, _)| path)
 }
 
 /// Sets `path` (dot-separated object keys) in `entry` to its value in `defaults`, or removes it; `false` if

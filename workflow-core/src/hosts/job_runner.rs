@@ -79,14 +79,7 @@ pub(crate) async fn execute_job_then(
     lease_next: usize,
     stopping: &CancellationToken,
 ) -> (JobRun, Vec<LeasedJob>) {
-    let span = tracing::info_span!(
-        "job",
-        run_id = %job.job().workflow_run_id,
-        stage_id = %job.job().stage_id,
-        job_id = %job.job().id,
-        attempt = job.job().attempt,
-        worker_id = %config.worker_id,
-    );
+    let span = job.span(&config.worker_id);
     run_job(kernel, config, job, hard_stop, lease_next, stopping)
         .instrument(span)
         .await
@@ -119,8 +112,7 @@ async fn run_job(
         }
     };
     let (lost, hard_stopped) = (pin!(lost), pin!(hard_stop.cancelled()));
-    let execution =
-        pin!(kernel.execute_then_lease(job, &options, &config.worker_id, lease_next, stopping));
+    let execution = pin!(kernel.handoff(job, &options, &config.worker_id, lease_next, stopping));
     let result = match future::select(execution, future::select(lost, hard_stopped)).await {
         Either::Left((result, _)) => Ok(result),
         Either::Right((Either::Left(_), _)) => Err(None),

@@ -77,6 +77,18 @@ impl LeasedJob {
     pub fn lease(&self) -> JobLease {
         self.job.lease()
     }
+
+    /// The `job` span everything done for this job runs in (run id, stage id, job id, attempt, worker).
+    pub fn span(&self, worker_id: &str) -> tracing::Span {
+        tracing::info_span!(
+            "job",
+            run_id = %self.run.id,
+            stage_id = %self.stage.stage_id,
+            job_id = %self.job.id,
+            attempt = self.job.attempt,
+            worker_id = %worker_id,
+        )
+    }
 }
 
 impl std::fmt::Debug for LeasedJob {
@@ -188,24 +200,29 @@ impl Kernel {
         limit: usize,
         stopping: &CancellationToken,
     ) -> Result<Handoff, KernelError> {
+        let span = job.span(worker_id);
+        self.handoff(job, options, worker_id, limit, stopping)
+            .instrument(span)
+            .await
+    }
+
+    /// [`execute_then_lease`](Self::execute_then_lease) without a span of its own, for hosts that run the
+    /// whole job (heartbeat included) in [`LeasedJob::span`].
+    pub(crate) async fn handoff(
+        &self,
+        job: LeasedJob,
+        options: &ExecuteOptions,
+        worker_id: &str,
+        limit: usize,
+        stopping: &CancellationToken,
+    ) -> Result<Handoff, KernelError> {
         let in_store = self.ports().blobs_in_store;
-        let span = tracing::info_span!(
-            "stage",
-            run_id = %job.run.id,
-            stage_id = %job.stage.stage_id,
-            job_id = %job.job.id,
-            attempt = job.job.attempt,
-            worker_id = %worker_id
-        );
         let mut execution = job.execution(&options.retry, self.ports().clock.now());
         if limit > 0 && in_store {
             execution.lease_next = Some((self.job_claim(worker_id, limit), stopping.clone()));
         }
         let config = job.job.run_config();
-        let mut handoff = self
-            .run_execution(execution, job.outputs, &config)
-            .instrument(span)
-            .await?;
+        let mut handoff = self.run_execution(execution, job.outputs, &config).await?;
         if limit > 0 && !in_store && handoff.result.settled_normally() && !stopping.is_cancelled() {
             handoff.next = self.lease_jobs(worker_id, limit).await?;
         }

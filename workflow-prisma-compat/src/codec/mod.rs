@@ -56,9 +56,7 @@ pub(crate) fn parse_ts(text: &str) -> Result<DateTime<Utc>, String> {
 
 /// Reads a `"Status"` text strictly (upper case, one of the schema's values).
 pub(crate) fn parse_status(text: &str) -> Result<StatusText, BoxDynError> {
-    Status::ALL
-        .into_iter()
-        .find(|status| status.as_str() == text)
+    Status::parse(text)
         .map(StatusText)
         .ok_or_else(|| format!("unknown status {text:?}").into())
 }
