@@ -57,6 +57,7 @@ pub mod ids;
 pub mod kernel;
 pub mod ports;
 pub mod prelude;
+pub mod query;
 pub mod time;
 
 #[doc(hidden)]

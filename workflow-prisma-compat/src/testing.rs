@@ -215,3 +215,92 @@ pub async fn sqlite_job_claim_plan(store: &SqliteStore) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The read-only queries whose plans the `EXPLAIN` tests check.
+#[derive(Clone, Debug)]
+pub enum PlannedQuery {
+    /// `list_runs` with this filter.
+    ListRuns(workflow_core::ports::RunFilter),
+    /// A run's events after a sequence (the SSE cursor of one run).
+    RunEvents,
+    /// The event feed of all runs after an event id.
+    EventFeed,
+}
+
+/// The PostgreSQL plan of `query` (`EXPLAIN`, one line per plan node).
+///
+/// # Panics
+/// If the statement cannot be explained.
+pub async fn postgres_query_plan(store: &PgStore, query: &PlannedQuery) -> String {
+    use crate::exec::SqlExecutor;
+    let statements = crate::sql::statements(crate::sql::Dialect::Postgres);
+    let lines: Vec<String> = match query {
+        PlannedQuery::ListRuns(filter) => {
+            let mut qb = SqlExecutor::<sqlx::Postgres>::list_runs_statement(filter, "EXPLAIN ");
+            qb.build_query_scalar().fetch_all(store.pool()).await
+        }
+        PlannedQuery::RunEvents => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "EXPLAIN {}",
+                statements.outbox_after
+            )))
+            .bind("some-run")
+            .bind(3_i32)
+            .bind(100_i64)
+            .fetch_all(store.pool())
+            .await
+        }
+        PlannedQuery::EventFeed => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "EXPLAIN {}",
+                statements.outbox_feed
+            )))
+            .bind("c0")
+            .bind(crate::codec::Ts(chrono::Utc::now()))
+            .bind(100_i64)
+            .fetch_all(store.pool())
+            .await
+        }
+    }
+    .expect("EXPLAIN a query");
+    lines.join("\n")
+}
+
+/// The SQLite plan of `query` (`EXPLAIN QUERY PLAN`, one line per step).
+///
+/// # Panics
+/// If the statement cannot be explained.
+pub async fn sqlite_query_plan(store: &SqliteStore, query: &PlannedQuery) -> String {
+    use crate::exec::SqlExecutor;
+    use sqlx::Row;
+    let statements = crate::sql::statements(crate::sql::Dialect::Sqlite);
+    let plan = |sql: &str| sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"));
+    let rows = match query {
+        PlannedQuery::ListRuns(filter) => {
+            let mut qb =
+                SqlExecutor::<sqlx::Sqlite>::list_runs_statement(filter, "EXPLAIN QUERY PLAN ");
+            qb.build().fetch_all(store.pool()).await
+        }
+        PlannedQuery::RunEvents => {
+            sqlx::query(plan(statements.outbox_after))
+                .bind("some-run")
+                .bind(3_i32)
+                .bind(100_i64)
+                .fetch_all(store.pool())
+                .await
+        }
+        PlannedQuery::EventFeed => {
+            sqlx::query(plan(statements.outbox_feed))
+                .bind("c0")
+                .bind(crate::codec::Ts(chrono::Utc::now()))
+                .bind(100_i64)
+                .fetch_all(store.pool())
+                .await
+        }
+    }
+    .expect("EXPLAIN QUERY PLAN a query");
+    rows.iter()
+        .map(|row| row.get::<String, _>("detail"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

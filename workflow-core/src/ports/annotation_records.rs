@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 /// A `workflow_annotations` row.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AnnotationRecord {
     /// cuid (or `synthesized:<runId>:<key>` for legacy metadata projections).
     pub id: String,

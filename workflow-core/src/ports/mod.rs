@@ -5,6 +5,7 @@
 //!   transactions ([`Tx`]) and autocommit [`Executor`]s.
 //! - [`BlobStore`]: blob access for stage code ([`StoreBlobs`] serves it from a [`Store`]; `FsBlobStore`
 //!   keeps blobs on disk instead).
+//! - [`RunQueries`]: the read-only queries of tools and status pages (a supertrait of [`Executor`]).
 //! - [`AiCallLog`], [`EventSink`], [`Clock`], [`WorkflowRegistry`], [`ActivityExecutor`].
 
 pub(crate) mod ai_calls;
@@ -15,6 +16,7 @@ pub(crate) mod error;
 pub(crate) mod events;
 pub(crate) mod executor;
 pub(crate) mod jobs;
+pub(crate) mod queries;
 pub(crate) mod records;
 pub(crate) mod registry;
 pub(crate) mod status;
@@ -32,6 +34,7 @@ pub use jobs::{
     ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs, SuspendedJobEnd,
     UnreadableJob, claim_starts_stage,
 };
+pub use queries::{RunCount, RunFilter, RunQueries};
 pub use records::*;
 pub use registry::{Registry, WorkflowRegistry};
 pub use status::Status;

@@ -12,7 +12,8 @@ use serde_json::Value;
 pub use super::annotation_records::{AnnotationFilter, AnnotationRecord, NewAnnotation};
 
 /// A `workflow_runs` row.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RunRecord {
     /// cuid.
     pub id: RunId,
@@ -91,7 +92,8 @@ pub struct RunUpdate {
 }
 
 /// A `workflow_stages` row.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StageRecord {
     /// cuid (the "stage record id").
     pub id: StageRecordId,
@@ -198,7 +200,8 @@ pub struct StageUpdate {
 }
 
 /// A `workflow_logs` row.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct LogRecord {
     /// cuid.
     pub id: String,
@@ -232,7 +235,8 @@ pub struct NewLog {
 }
 
 /// An `outbox_events` row.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OutboxRecord {
     /// cuid.
     pub id: String,
@@ -285,7 +289,8 @@ pub enum IdempotencyAcquire {
 }
 
 /// An `ai_calls` row.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AiCallRecord {
     /// cuid.
     pub id: String,
@@ -311,15 +316,4 @@ pub struct AiCallRecord {
     pub cost: f64,
     /// Extra data (`status`, `batchId`, ...).
     pub metadata: Option<Value>,
-}
-
-/// Filter of `list_runs`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RunFilter {
-    /// Only runs with this status.
-    pub status: Option<Status>,
-    /// Only runs of this workflow.
-    pub workflow_id: Option<WorkflowId>,
-    /// At most this many, newest first (default 100).
-    pub limit: Option<usize>,
 }

@@ -13,6 +13,7 @@ use super::jobs::{
     ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs, SuspendedJobEnd,
     UnreadableJob,
 };
+use super::queries::RunQueries;
 use super::records::*;
 use super::status::Status;
 use crate::ids::{JobId, RunId};
@@ -77,9 +78,10 @@ pub fn blob_run_id(key: &str) -> Option<&str> {
     }
 }
 
-/// Every operation of the store, on a transaction or autocommit.
+/// Every operation of the store, on a transaction or autocommit (the read-only queries of tools and
+/// status pages are in its supertrait [`RunQueries`]).
 #[async_trait]
-pub trait Executor: Send {
+pub trait Executor: RunQueries + Send {
     // ---- runs ----
 
     /// Inserts a run (`PENDING`, version 1).
@@ -125,8 +127,6 @@ pub trait Executor: Send {
         since: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<RunId>, StoreError>;
-    /// Runs, newest first.
-    async fn list_runs(&mut self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError>;
 
     // ---- stages ----
 

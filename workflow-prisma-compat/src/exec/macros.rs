@@ -16,3 +16,16 @@ macro_rules! on {
         }
     };
 }
+
+/// Pushes a status value (`CAST(<bind>::text AS "Status")` on PostgreSQL).
+macro_rules! push_status {
+    ($qb:expr, $dialect:expr, $status:expr) => {
+        if $dialect == $crate::sql::Dialect::Postgres {
+            $qb.push("CAST(")
+                .push_bind($crate::codec::StatusText($status))
+                .push("::text AS \"Status\")");
+        } else {
+            $qb.push_bind($crate::codec::StatusText($status));
+        }
+    };
+}

@@ -10,6 +10,7 @@ mod jobs;
 mod postgres;
 #[cfg(feature = "testing")]
 pub(crate) use postgres::claim_sql as postgres_claim_sql;
+mod queries;
 mod records;
 mod runs;
 #[cfg(feature = "sqlite")]

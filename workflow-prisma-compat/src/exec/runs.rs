@@ -1,7 +1,7 @@
 //! Run and stage operations (both databases).
 
 use super::{SqlExecutor, failed};
-use crate::codec::{Json, StatusText, Ts};
+use crate::codec::{Json, Ts};
 use crate::sql::{Dialect, statements};
 use crate::tables::{Decoded, RUNS, STAGES, Table};
 use chrono::{DateTime, Utc};
@@ -13,19 +13,6 @@ use sqlx::QueryBuilder;
 use sqlx::Sqlite;
 use workflow_core::ids::{RunId, cuid};
 use workflow_core::ports::*;
-
-/// Pushes a status value (`CAST(<bind>::text AS "Status")` on PostgreSQL).
-macro_rules! push_status {
-    ($qb:expr, $dialect:expr, $status:expr) => {
-        if $dialect == Dialect::Postgres {
-            $qb.push("CAST(")
-                .push_bind(StatusText($status))
-                .push("::text AS \"Status\")");
-        } else {
-            $qb.push_bind(StatusText($status));
-        }
-    };
-}
 
 /// Pushes `, "column" = <bind>` when the update sets the column.
 macro_rules! push_set {
@@ -235,29 +222,6 @@ macro_rules! runs_ops {
                     .bind(Ts(since))
                     .bind(limit as i64);
                 on!(self, read, |e| query.fetch_all(e).await).map_err(failed("find stuck runs"))
-            }
-
-            pub(crate) async fn op_list_runs(
-                &mut self,
-                filter: &RunFilter,
-            ) -> Result<Vec<RunRecord>, StoreError> {
-                let mut qb = QueryBuilder::<$db>::new(RUNS.select_from($dialect, "WHERE 1 = 1"));
-                if let Some(status) = filter.status {
-                    qb.push(" AND \"status\" = ");
-                    push_status!(qb, $dialect, status);
-                }
-                if let Some(workflow_id) = &filter.workflow_id {
-                    qb.push(" AND \"workflowId\" = ")
-                        .push_bind(workflow_id.clone());
-                }
-                qb.push(" ORDER BY \"createdAt\" DESC, \"id\" DESC LIMIT ")
-                    .push_bind(filter.limit.unwrap_or(100) as i64);
-                on!(self, read, |e| qb
-                    .build_query_as::<Decoded<RunRecord>>()
-                    .fetch_all(e)
-                    .await)
-                .map(|rows| rows.into_iter().map(|d| d.0).collect())
-                .map_err(failed("list runs"))
             }
 
             /// Inserts one stage row (`if_absent`: a row of the same `(run, stageId)` is kept).

@@ -73,12 +73,6 @@ macro_rules! executor_impl {
             ) -> Result<Vec<RunId>, StoreError> {
                 self.op_stuck_runs(since, limit).await
             }
-            async fn list_runs(
-                &mut self,
-                filter: &RunFilter,
-            ) -> Result<Vec<RunRecord>, StoreError> {
-                self.op_list_runs(filter).await
-            }
             async fn insert_stages(
                 &mut self,
                 stages: Vec<NewStage>,

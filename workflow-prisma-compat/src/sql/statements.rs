@@ -48,6 +48,10 @@ pub(crate) struct Statements {
     pub claim_outbox: &'static str,
     /// `$1` runId.
     pub outbox_by_run: &'static str,
+    /// `$1` runId, `$2` after sequence, `$3` limit (the event cursor of a run).
+    pub outbox_after: &'static str,
+    /// `$1` after id, `$2` created before, `$3` limit (the event feed of all runs).
+    pub outbox_feed: &'static str,
     /// `$1` id: the new retry count.
     pub increment_retry: &'static str,
     /// `$1` id, `$2` now.
@@ -199,6 +203,14 @@ fn build(d: Dialect) -> Statements {
             )
         }),
         outbox_by_run: leak(OUTBOX.select_from(d, "WHERE \"workflowRunId\" = $1 ORDER BY \"sequence\" ASC")),
+        outbox_after: leak(OUTBOX.select_from(
+            d,
+            "WHERE \"workflowRunId\" = $1 AND \"sequence\" > $2 ORDER BY \"sequence\" ASC LIMIT $3",
+        )),
+        outbox_feed: leak(OUTBOX.select_from(
+            d,
+            "WHERE \"id\" > $1 AND \"createdAt\" < $2 ORDER BY \"id\" ASC LIMIT $3",
+        )),
         increment_retry: "UPDATE \"outbox_events\" SET \"retryCount\" = \"retryCount\" + 1 WHERE \"id\" = $1 RETURNING \"retryCount\"",
         move_to_dlq: "UPDATE \"outbox_events\" SET \"dlqAt\" = $2 WHERE \"id\" = $1",
         replay_dlq: "UPDATE \"outbox_events\" SET \"dlqAt\" = NULL, \"retryCount\" = 0 WHERE \"id\" IN (SELECT \"id\" FROM \"outbox_events\" \

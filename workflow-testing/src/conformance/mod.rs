@@ -26,6 +26,7 @@ pub mod idempotency;
 pub mod job_execute;
 pub mod leases;
 pub mod outbox;
+pub mod queries;
 pub mod reap_stuck;
 pub mod rerun;
 pub mod retries;
@@ -82,6 +83,8 @@ macro_rules! __conformance_scenarios {
                 an_output_that_cannot_be_stored_fails_the_stage }
             annotations { attach_and_list, legacy_metadata_is_projected }
             ai_calls { calls_are_logged_and_aggregated }
+            queries { runs_are_listed_by_filter_and_page, a_run_reads_back_with_stages_output_and_events,
+                the_feed_hands_out_settled_events_once }
             blobs { blob_store_contract }
             concurrent_claims { concurrent_workers_never_share_a_job }
             differences { design_difference_1_outputs_are_checked_by_type, design_difference_3_success_clears_the_old_error,

@@ -66,10 +66,6 @@ impl Executor for MemorySession {
         Ok(self.with(|t| t.stuck_runs(since, limit)).await)
     }
 
-    async fn list_runs(&mut self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
-        Ok(self.with(|t| t.list_runs(filter)).await)
-    }
-
     async fn insert_stages(
         &mut self,
         stages: Vec<NewStage>,

@@ -5,6 +5,7 @@
 
 mod executor;
 mod jobs;
+mod queries;
 mod record_rows;
 mod records;
 mod runs;

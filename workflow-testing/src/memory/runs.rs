@@ -133,27 +133,6 @@ impl Tables {
         runs.into_iter().take(limit).map(|r| r.id.clone()).collect()
     }
 
-    pub fn list_runs(&self, filter: &RunFilter) -> Vec<RunRecord> {
-        let mut runs: Vec<RunRecord> = self
-            .runs()
-            .filter(|run| filter.status.is_none_or(|s| run.status == s))
-            .filter(|run| {
-                filter
-                    .workflow_id
-                    .as_deref()
-                    .is_none_or(|w| run.workflow_id == w)
-            })
-            .cloned()
-            .collect();
-        runs.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then_with(|| b.id.cmp(&a.id))
-        });
-        runs.truncate(filter.limit.unwrap_or(100));
-        runs
-    }
-
     fn new_stage(stage: NewStage, now: DateTime<Utc>) -> StageRecord {
         StageRecord {
             id: cuid().into(),
