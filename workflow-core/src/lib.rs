@@ -55,6 +55,7 @@ pub mod events;
 pub mod hosts;
 pub mod ids;
 pub mod kernel;
+pub mod metrics;
 pub mod ports;
 pub mod prelude;
 pub mod query;

@@ -93,6 +93,7 @@ async fn run_job(
     lease_next: usize,
     stopping: &CancellationToken,
 ) -> (JobRun, Vec<LeasedJob>) {
+    let started = std::time::Instant::now();
     let lease = job.lease();
     let interruption = job.interruption();
     let (lost_sender, lost) = oneshot::channel();
@@ -167,6 +168,7 @@ async fn run_job(
         }
     };
     beat.abort();
+    crate::metrics::job_executed(run.outcome, started.elapsed());
     (run, next)
 }
 

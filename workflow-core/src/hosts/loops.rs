@@ -54,11 +54,15 @@ impl WorkerHost {
             while let Ok(permit) = slots.clone().try_acquire_owned() {
                 permits.push(permit);
             }
+            let claim_started = std::time::Instant::now();
             let leased = self
                 .inner
                 .kernel
                 .lease_jobs(&config.worker_id, permits.len())
                 .await;
+            if let Ok(leased) = &leased {
+                crate::metrics::jobs_claimed(claim_started.elapsed(), leased.len());
+            }
             match leased {
                 Ok(leased) if leased.is_empty() => {
                     drop(permits);

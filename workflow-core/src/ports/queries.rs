@@ -13,6 +13,7 @@ use crate::ids::{RunId, WorkflowId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// Which runs [`RunQueries::list_runs`] returns. Every field narrows the list; the default is every run.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -56,6 +57,10 @@ pub trait RunQueries: Send {
     /// Number of runs per workflow and status (only the pairs that have runs), sorted by workflow then
     /// status.
     async fn count_runs(&mut self) -> Result<Vec<RunCount>, StoreError>;
+
+    /// Number of `PENDING`, `RUNNING` and `SUSPENDED` jobs (the queue depth; statuses without jobs are
+    /// absent), from the `(status, priority)` index on the SQL stores.
+    async fn count_active_jobs(&mut self) -> Result<BTreeMap<Status, u64>, StoreError>;
 
     /// A run's outbox events with `sequence > after_sequence`, by sequence, at most `limit`. A run's
     /// sequences become visible in order (each is appended under the run's outbox lock), so a reader that

@@ -14,6 +14,7 @@ use sqlx::Postgres;
 use sqlx::QueryBuilder;
 #[cfg(feature = "sqlite")]
 use sqlx::Sqlite;
+use std::collections::BTreeMap;
 use workflow_core::ports::*;
 
 /// The `EXISTS` test of an annotation filter (the subquery uses `@@index([workflowRunId, key])`); JSON is
@@ -119,6 +120,19 @@ macro_rules! queries_impl {
                         })
                     })
                     .collect()
+            }
+
+            async fn count_active_jobs(&mut self) -> Result<BTreeMap<Status, u64>, StoreError> {
+                let query = sqlx::query_as::<_, (String, i64)>(
+                    "SELECT CAST(\"status\" AS TEXT), COUNT(*) FROM \"job_queue\" \
+                     WHERE \"status\" IN ('PENDING', 'RUNNING', 'SUSPENDED') GROUP BY 1",
+                );
+                let rows = on!(self, read, |e| query.fetch_all(e).await)
+                    .map_err(failed("count queued jobs"))?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(status, count)| Some((Status::parse(&status)?, count as u64)))
+                    .collect())
             }
 
             async fn outbox_after(

@@ -4,7 +4,7 @@
 
 mod runner;
 
-pub use runner::{MigrationTarget, apply};
+pub use runner::{MigrationTarget, apply, status};
 
 use sha2::{Digest, Sha256};
 
@@ -45,12 +45,33 @@ pub const SQLITE: &[Migration] = &[Migration {
 }];
 
 /// What [`apply`] did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct MigrationReport {
     /// Migrations applied now.
     pub applied: Vec<String>,
     /// Migrations that were already applied (by this runner or by Prisma).
     pub already_applied: Vec<String>,
+}
+
+/// What [`status`] found: every migration of this build is in exactly one of `applied`, `pending` and
+/// `modified`; `failed` lists history rows left unfinished by an earlier attempt.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MigrationStatus {
+    /// Applied, with the checksum of this build's file.
+    pub applied: Vec<String>,
+    /// Not applied yet.
+    pub pending: Vec<String>,
+    /// Applied with another checksum (the file changed after it was applied).
+    pub modified: Vec<String>,
+    /// Started and neither finished nor rolled back (Prisma's P3009).
+    pub failed: Vec<String>,
+}
+
+impl MigrationStatus {
+    /// Whether the database has every migration, unchanged, and no failed one.
+    pub fn is_up_to_date(&self) -> bool {
+        self.pending.is_empty() && self.modified.is_empty() && self.failed.is_empty()
+    }
 }
 
 /// Why migrating failed. Nothing of a failed migration is left applied.

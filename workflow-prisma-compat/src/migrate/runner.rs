@@ -4,7 +4,7 @@
 //! On PostgreSQL the runner holds Prisma's advisory lock 72707369, so it never runs concurrently with
 //! `prisma migrate` or another worker's runner.
 
-use super::{MigrateError, Migration, MigrationReport, POSTGRES, SQLITE};
+use super::{MigrateError, Migration, MigrationReport, MigrationStatus, POSTGRES, SQLITE};
 #[cfg(feature = "sqlite")]
 use crate::codec::Ts;
 use crate::sql::Dialect;
@@ -31,6 +31,8 @@ pub trait MigrationTarget: sealed::Sealed + Send {
     #[doc(hidden)]
     async fn script(&mut self, sql: &str) -> Result<(), sqlx::Error>;
     #[doc(hidden)]
+    async fn history_exists(&mut self) -> Result<bool, sqlx::Error>;
+    #[doc(hidden)]
     async fn history_rows(&mut self) -> Result<Vec<(String, String, bool, bool)>, sqlx::Error>;
     #[doc(hidden)]
     async fn record_started(&mut self, id: &str, migration: &Migration) -> Result<(), sqlx::Error>;
@@ -52,6 +54,12 @@ impl MigrationTarget for PgConnection {
             .execute(&mut *self)
             .await
             .map(drop)
+    }
+
+    async fn history_exists(&mut self) -> Result<bool, sqlx::Error> {
+        sqlx::query_scalar("SELECT to_regclass('_prisma_migrations') IS NOT NULL")
+            .fetch_one(&mut *self)
+            .await
     }
 
     async fn history_rows(&mut self) -> Result<Vec<(String, String, bool, bool)>, sqlx::Error> {
@@ -88,6 +96,14 @@ impl MigrationTarget for SqliteConnection {
             .execute(&mut *self)
             .await
             .map(drop)
+    }
+
+    async fn history_exists(&mut self) -> Result<bool, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations')",
+        )
+        .fetch_one(&mut *self)
+        .await
     }
 
     async fn history_rows(&mut self) -> Result<Vec<(String, String, bool, bool)>, sqlx::Error> {
@@ -241,6 +257,44 @@ async fn apply_all<C: MigrationTarget>(
         tracing::debug!(migration = %row.name, "ignoring a migration this engine does not know (another app's)");
     }
     Ok(report)
+}
+
+/// Where the connection's database stands against the migrations this build carries, without changing
+/// anything (a database with no `_prisma_migrations` table has every migration pending).
+pub async fn status<C: MigrationTarget>(conn: &mut C) -> Result<MigrationStatus, MigrateError> {
+    let migrations = match conn.dialect() {
+        Dialect::Sqlite => SQLITE,
+        Dialect::Postgres => POSTGRES,
+    };
+    let exists = conn
+        .history_exists()
+        .await
+        .map_err(db("look for _prisma_migrations"))?;
+    let recorded = if exists {
+        history(conn).await?
+    } else {
+        Vec::new()
+    };
+    let mut status = MigrationStatus::default();
+    for row in recorded
+        .iter()
+        .filter(|row| !row.finished && !row.rolled_back)
+    {
+        status.failed.push(row.name.clone());
+    }
+    for migration in migrations {
+        let applied = recorded
+            .iter()
+            .find(|row| row.name == migration.name && row.finished && !row.rolled_back);
+        match applied {
+            Some(row) if row.checksum != migration.checksum() => {
+                status.modified.push(migration.name.to_owned())
+            }
+            Some(_) => status.applied.push(migration.name.to_owned()),
+            None => status.pending.push(migration.name.to_owned()),
+        }
+    }
+    Ok(status)
 }
 
 /// Applies the pending migrations of the connection's database (a `PgConnection` or a `SqliteConnection`).

@@ -47,6 +47,9 @@ pub(crate) const JOBS_CHANNEL: &str = "workflow_jobs";
 /// The channel PostgreSQL workers `LISTEN` on for new pending runs.
 #[cfg(feature = "postgres")]
 pub(crate) const RUNS_CHANNEL: &str = "workflow_runs";
+/// The channel event readers `LISTEN` on for newly appended outbox events (workers do not).
+#[cfg(feature = "postgres")]
+pub(crate) const EVENTS_CHANNEL: &str = "workflow_events";
 /// The advisory lock class (first key of the two-key form) a relay holds on a run's outbox while it
 /// delivers its events; the single-key form `hashtext(runId)` is the TypeScript engine's lock on a run's
 /// outbox sequence. The two key spaces do not overlap.

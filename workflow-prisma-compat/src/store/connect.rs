@@ -4,7 +4,7 @@
 use super::PgStore;
 #[cfg(feature = "sqlite")]
 use super::SqliteStore;
-use crate::migrate::MigrateError;
+use crate::migrate::{MigrateError, MigrationStatus};
 use std::sync::Arc;
 use workflow_core::ports::{AiCallLog, Store};
 
@@ -75,6 +75,59 @@ pub enum ConnectError {
     /// The migrations could not be applied.
     #[error(transparent)]
     Migrate(#[from] MigrateError),
+    /// [`Migrations::Require`] and the database lacks migrations (or has modified or failed ones).
+    #[error(
+        "database {url} is not migrated (pending: {pending}; modified: {modified}; failed: {failed}): run `wf migrate` first",
+        pending = list(&status.pending),
+        modified = list(&status.modified),
+        failed = list(&status.failed)
+    )]
+    NotMigrated {
+        /// The URL, without its password.
+        url: String,
+        /// What the migration history says.
+        status: MigrationStatus,
+    },
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// What opening a store does about the schema's migrations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Migrations {
+    /// Apply the pending ones (what workers do; [`open`] does it).
+    #[default]
+    Apply,
+    /// Change nothing; refuse a database that lacks one ([`ConnectError::NotMigrated`]), and do not create
+    /// a missing SQLite file (what read-only tools do).
+    Require,
+}
+
+/// Applies or checks the migrations on `conn`, as `mode` says.
+pub(crate) async fn prepare<C: crate::migrate::MigrationTarget>(
+    conn: &mut C,
+    mode: Migrations,
+    label: &str,
+) -> Result<(), ConnectError> {
+    match mode {
+        Migrations::Apply => drop(crate::migrate::apply(conn).await?),
+        Migrations::Require => {
+            let status = crate::migrate::status(conn).await?;
+            if !status.is_up_to_date() {
+                return Err(ConnectError::NotMigrated {
+                    url: redact(label),
+                    status,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The URL without the password of its user info.
@@ -97,9 +150,14 @@ pub(crate) fn redact(url: &str) -> String {
 /// Opens the database of `url` (`postgres://…` or `postgresql://…`; `sqlite:…`, or a plain file path for
 /// SQLite), applies the migrations, and returns its store.
 pub async fn open(url: &str) -> Result<Opened, ConnectError> {
+    open_with(url, Migrations::Apply).await
+}
+
+/// [`open`], with the choice of applying the migrations or only requiring them.
+pub async fn open_with(url: &str, migrations: Migrations) -> Result<Opened, ConnectError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         #[cfg(feature = "postgres")]
-        return Ok(Opened::of(PgStore::connect(url).await?));
+        return Ok(Opened::of(PgStore::connect_as(url, migrations).await?));
         #[cfg(not(feature = "postgres"))]
         return Err(not_compiled_in(url, "PostgreSQL", "postgres"));
     }
@@ -109,9 +167,12 @@ pub async fn open(url: &str) -> Result<Opened, ConnectError> {
     }
     #[cfg(feature = "sqlite")]
     if sqlite_url {
-        Ok(Opened::of(SqliteStore::connect(url).await?))
+        Ok(Opened::of(SqliteStore::connect_as(url, migrations).await?))
     } else {
-        Ok(Opened::of(SqliteStore::open(url).await?))
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(url);
+        Ok(Opened::of(
+            SqliteStore::connect_with(options, url, migrations).await?,
+        ))
     }
     #[cfg(not(feature = "sqlite"))]
     Err(not_compiled_in(url, "SQLite", "sqlite"))

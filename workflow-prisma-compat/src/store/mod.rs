@@ -6,6 +6,7 @@
 //! each other's locks; reads use a pool of their own (WAL readers never block the writer).
 
 mod connect;
+mod event_wakeups;
 #[cfg(feature = "postgres")]
 mod listen;
 #[cfg(feature = "postgres")]
@@ -16,7 +17,8 @@ mod sqlite;
 mod wake;
 
 pub(crate) use connect::redact;
-pub use connect::{ConnectError, Opened, open};
+pub use connect::{ConnectError, Migrations, Opened, open, open_with};
+pub use event_wakeups::EventWakeups;
 
 use crate::exec::SqlExecutor;
 use async_trait::async_trait;

@@ -1,10 +1,9 @@
 //! The PostgreSQL store: one pool for every connection; workers of other processes are woken with
 //! `LISTEN`/`NOTIFY` (coalesced, see `wake.rs`).
 
-use super::connect::{ConnectError, redact};
+use super::connect::{ConnectError, Migrations, prepare, redact};
 use super::{PgStore, listen, wake};
 use crate::exec::SqlExecutor;
-use crate::migrate;
 use async_trait::async_trait;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
@@ -16,6 +15,10 @@ use workflow_core::ports::{Executor, Signal, Store, StoreError, Tx};
 impl PgStore {
     /// Connects to a `postgres://` URL and applies the migrations.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        Self::connect_as(url, Migrations::Apply).await
+    }
+
+    pub(crate) async fn connect_as(url: &str, mode: Migrations) -> Result<Self, ConnectError> {
         let failed = |source| match source {
             sqlx::Error::Tls(_) if cfg!(not(feature = "tls-rustls")) => {
                 ConnectError::TlsNotCompiledIn { url: redact(url) }
@@ -37,11 +40,15 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .connect_lazy_with(options);
-        Self::migrated(pool, url).await
+        Self::prepared(pool, url, mode).await
     }
 
     /// Uses `pool` and applies the migrations.
     pub async fn migrated(pool: PgPool, label: &str) -> Result<Self, ConnectError> {
+        Self::prepared(pool, label, Migrations::Apply).await
+    }
+
+    async fn prepared(pool: PgPool, label: &str, mode: Migrations) -> Result<Self, ConnectError> {
         let mut conn = pool
             .acquire()
             .await
@@ -49,7 +56,7 @@ impl PgStore {
                 url: redact(label),
                 source,
             })?;
-        migrate::apply(&mut *conn).await?;
+        prepare(&mut *conn, mode, label).await?;
         drop(conn);
         Ok(PgStore::from_pool(pool))
     }

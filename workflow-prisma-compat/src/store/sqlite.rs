@@ -3,9 +3,8 @@
 //! writer).
 
 use super::SqliteStore;
-use super::connect::ConnectError;
+use super::connect::{ConnectError, Migrations, prepare};
 use crate::exec::SqlExecutor;
-use crate::migrate;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
@@ -27,30 +26,36 @@ impl SqliteStore {
         Self::connect_with(
             SqliteConnectOptions::new().filename(path),
             &path.display().to_string(),
+            Migrations::Apply,
         )
         .await
     }
 
     /// Opens a `sqlite:` URL (creating the file if missing) and applies the migrations.
     pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        Self::connect_as(url, Migrations::Apply).await
+    }
+
+    pub(crate) async fn connect_as(url: &str, mode: Migrations) -> Result<Self, ConnectError> {
         let options =
             SqliteConnectOptions::from_str(url).map_err(|source| ConnectError::Connect {
                 url: url.to_owned(),
                 source,
             })?;
-        Self::connect_with(options, url).await
+        Self::connect_with(options, url, mode).await
     }
 
-    async fn connect_with(
+    pub(crate) async fn connect_with(
         options: SqliteConnectOptions,
         label: &str,
+        mode: Migrations,
     ) -> Result<Self, ConnectError> {
         let failed = |source| ConnectError::Connect {
             url: label.to_owned(),
             source,
         };
         let options = options
-            .create_if_missing(true)
+            .create_if_missing(mode == Migrations::Apply)
             // Prisma's driver enables foreign keys on every connection; cascades depend on it.
             .foreign_keys(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -61,13 +66,26 @@ impl SqliteStore {
                 .get_filename()
                 .to_string_lossy()
                 .contains(":memory:");
+        if mode == Migrations::Require && !in_memory && !options.get_filename().exists() {
+            let status = crate::migrate::MigrationStatus {
+                pending: crate::migrate::SQLITE
+                    .iter()
+                    .map(|m| m.name.to_owned())
+                    .collect(),
+                ..Default::default()
+            };
+            return Err(ConnectError::NotMigrated {
+                url: label.to_owned(),
+                status,
+            });
+        }
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(60))
             .connect_with(options.clone())
             .await
             .map_err(failed)?;
-        migrate::apply(&mut *write.acquire().await.map_err(failed)?).await?;
+        prepare(&mut *write.acquire().await.map_err(failed)?, mode, label).await?;
         let read = if in_memory {
             // Another connection would open another, empty, database.
             write.clone()

@@ -1,4 +1,7 @@
-//! Waking workers of other processes on PostgreSQL: `NOTIFY` on the jobs and runs channels, coalesced.
+//! Waking workers of other processes on PostgreSQL: `NOTIFY` on the jobs and runs channels, coalesced;
+//! and telling event readers (`wf serve`, see [`EventWakeups`](crate::EventWakeups)) that events were
+//! appended, on the events channel, coalesced over a longer window ([`EVENTS_WINDOW`]) because no worker
+//! waits for it.
 //!
 //! Every notification costs a transaction in each listening backend (it reads the notification queue), so
 //! one per committed stage would add a commit per stage per worker process. Instead each process sends at
@@ -8,7 +11,7 @@
 //! of this process are woken in-process at once and ignore their own notifications (the payload names the
 //! sending store).
 
-use crate::sql::{JOBS_CHANNEL, RUNS_CHANNEL};
+use crate::sql::{EVENTS_CHANNEL, JOBS_CHANNEL, RUNS_CHANNEL};
 use sqlx::PgPool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,6 +21,10 @@ use workflow_core::ports::Signal;
 /// The shortest interval between two notifications of one channel from one store.
 pub(crate) const WAKE_WINDOW: Duration = Duration::from_millis(20);
 
+/// The shortest interval between two notifications of the events channel from one store: event readers
+/// hear of new events within 100 ms, and a busy worker sends at most ten such statements a second.
+pub(crate) const EVENTS_WINDOW: Duration = Duration::from_millis(100);
+
 /// Sends coalesced `NOTIFY`s for one store.
 pub(crate) struct RemoteWake {
     pool: PgPool,
@@ -25,6 +32,7 @@ pub(crate) struct RemoteWake {
     pub(crate) instance: String,
     jobs: Mutex<ChannelState>,
     runs: Mutex<ChannelState>,
+    events: Mutex<ChannelState>,
 }
 
 #[derive(Default)]
@@ -40,15 +48,25 @@ impl RemoteWake {
             instance: workflow_core::ids::uuid(),
             jobs: Mutex::default(),
             runs: Mutex::default(),
+            events: Mutex::default(),
         })
     }
 
-    /// Tells other processes about `signal` (jobs and runs only; other signals concern this process).
+    /// The state, channel and window of a signal other processes hear of (`Suspended` concerns only this
+    /// process).
+    fn channel(&self, signal: Signal) -> Option<(&Mutex<ChannelState>, &'static str, Duration)> {
+        match signal {
+            Signal::Jobs => Some((&self.jobs, JOBS_CHANNEL, WAKE_WINDOW)),
+            Signal::Runs => Some((&self.runs, RUNS_CHANNEL, WAKE_WINDOW)),
+            Signal::Events => Some((&self.events, EVENTS_CHANNEL, EVENTS_WINDOW)),
+            Signal::Suspended => None,
+        }
+    }
+
+    /// Tells other processes about `signal`.
     pub(crate) fn request(self: &Arc<Self>, signal: Signal) {
-        let (state, channel) = match signal {
-            Signal::Jobs => (&self.jobs, JOBS_CHANNEL),
-            Signal::Runs => (&self.runs, RUNS_CHANNEL),
-            Signal::Suspended | Signal::Events => return,
+        let Some((state, channel, window)) = self.channel(signal) else {
+            return;
         };
         if self.pool.is_closed() {
             return;
@@ -62,9 +80,9 @@ impl RemoteWake {
         }
         let now = Instant::now();
         let delay = match state.last_sent {
-            Some(sent) if now < sent + WAKE_WINDOW => {
+            Some(sent) if now < sent + window => {
                 state.trailing = true;
-                sent + WAKE_WINDOW - now
+                sent + window - now
             }
             _ => {
                 state.last_sent = Some(now);
@@ -76,9 +94,8 @@ impl RemoteWake {
         runtime.spawn(async move {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
-                let state = match signal {
-                    Signal::Jobs => &wake.jobs,
-                    _ => &wake.runs,
+                let Some((state, _, _)) = wake.channel(signal) else {
+                    return;
                 };
                 let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
                 state.trailing = false;

@@ -35,6 +35,23 @@ impl RunQueries for MemorySession {
             .await)
     }
 
+    async fn count_active_jobs(&mut self) -> Result<BTreeMap<Status, u64>, StoreError> {
+        Ok(self
+            .with(|t| {
+                let mut counts = BTreeMap::new();
+                for (job, _) in t.jobs.values() {
+                    if matches!(
+                        job.status,
+                        Status::Pending | Status::Running | Status::Suspended
+                    ) {
+                        *counts.entry(job.status).or_insert(0) += 1;
+                    }
+                }
+                counts
+            })
+            .await)
+    }
+
     async fn outbox_after(
         &mut self,
         run_id: &str,

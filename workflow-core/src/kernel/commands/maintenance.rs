@@ -155,7 +155,10 @@ impl Command for OutboxFlush {
                         payload: row.payload,
                     };
                     match ports.events.emit(&envelope).await {
-                        Ok(()) => published.push(row.id),
+                        Ok(()) => {
+                            crate::metrics::event_delivered(unit.now - row.occurred_at);
+                            published.push(row.id)
+                        }
                         Err(error) => {
                             // Later events of this run wait, so delivery stays ordered per run.
                             blocked.insert(row.workflow_run_id.clone());
