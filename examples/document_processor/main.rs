@@ -20,19 +20,11 @@ use workflow_core::events::BroadcastEventSink;
 use workflow_core::hosts::{HostConfig, WaitOptions, WorkerHost};
 use workflow_core::kernel::{Kernel, OutboxFlush, RunCreate};
 use workflow_core::ports::{EventEnvelope, EventKind, Registry, Status};
-use workflow_core::prelude::*;
-use workflow_examples::document::{
-    DocInput, DocumentReport, LIBRARY, aggregate, extract_text, keywords, sentiment, summarize,
-};
+use workflow_examples::document::{DocInput, DocumentReport, LIBRARY};
 
-workflow! {
-    /// Extracts, summarizes and analyzes documents.
-    pub DocumentProcessor = "document-processor" {
-        name: "Document Processor",
-        input: DocInput,
-        stages: extract_text >> summarize >> (sentiment | keywords) >> aggregate,
-    }
-}
+#[path = "workflow.rs"]
+mod workflow;
+use workflow::DocumentProcessor;
 
 /// Runs the document processor once and prints its progress and typed output.
 #[derive(Parser)]
