@@ -280,7 +280,8 @@ fn every_subcommand_has_help() {
             .unwrap(),
     );
     assert!(
-        !top.lines().any(|line| line.trim_start().starts_with("worker ")),
+        !top.lines()
+            .any(|line| line.trim_start().starts_with("worker ")),
         "the standalone binary hides `worker`: {top}"
     );
     let unknown = Command::new(env!("CARGO_BIN_EXE_wf"))
