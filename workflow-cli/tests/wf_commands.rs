@@ -154,7 +154,7 @@ async fn exercise(url: &str) {
             url,
             &["runs", "list", "--annotation", "tenant=acme"]
         )),
-        [tagged.clone()]
+        std::slice::from_ref(&tagged)
     );
     assert_eq!(
         ids(&wf_json(url, &["runs", "list", "--workflow", "other"])),
@@ -218,7 +218,7 @@ async fn exercise(url: &str) {
     );
     assert_eq!(
         ids(&wf_json(url, &["runs", "list", "--status", "cancelled"])),
-        [pending.clone()]
+        std::slice::from_ref(&pending)
     );
     let rerun = wf(url, &["runs", "rerun", &done, "--from", "describe"]);
     assert_eq!(rerun.status.code(), Some(1));

@@ -4,7 +4,7 @@
 //!
 //! | name | kind | labels | what |
 //! |---|---|---|---|
-//! | `workflow_stages_executed_total` | counter | `outcome` | jobs a host executed, by [`JobOutcome`](crate::kernel::JobOutcome) (`completed`, `suspended`, `failed`, `ghost`, `fenced`, `unrecorded`) |
+//! | `workflow_stages_executed_total` | counter | `outcome` | jobs a host executed, by `JobOutcome` (`completed`, `suspended`, `failed`, `ghost`, `fenced`, `unrecorded`) |
 //! | `workflow_stage_duration_seconds` | histogram | `outcome` | wall time of a job in a host: lease to recorded outcome |
 //! | `workflow_job_claim_duration_seconds` | histogram | | one claim of jobs by a host's job loop |
 //! | `workflow_jobs_claimed_total` | counter | | jobs those claims leased |

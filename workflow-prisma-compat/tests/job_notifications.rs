@@ -191,3 +191,66 @@ async fn wake_ups_are_coalesced_and_the_last_one_is_sent() {
     .await
     .unwrap();
 }
+
+/// An outbox reader (`wf serve`) is woken when any store appends events, and workers' own listeners do
+/// not listen on the events channel (their backends pay nothing for it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_readers_are_woken_by_events_of_other_stores() {
+    let Some(url) = postgres_url(module_path!()) else {
+        return;
+    };
+    let admin = sqlx::PgPool::connect(&url).await.unwrap();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let schema = format!("wf_events_{id}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{schema}\"")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let writer_name = format!("writer-{id}");
+    let writer = store(&url, &schema, &writer_name).await;
+    writer.wait(Signal::Jobs, Duration::from_millis(1)).await;
+    await_listeners(&admin, &writer_name, 1).await;
+    let channels: Vec<String> =
+        sqlx::query_scalar("SELECT query FROM pg_stat_activity WHERE application_name = $1")
+            .bind(&writer_name)
+            .fetch_all(&admin)
+            .await
+            .unwrap();
+    assert!(
+        channels
+            .iter()
+            .all(|query| !query.contains("workflow_events")),
+        "a worker's listener does not listen for events: {channels:?}"
+    );
+
+    let mut reader = workflow_prisma_compat::EventWakeups::connect(&url)
+        .await
+        .unwrap();
+    assert!(reader.is_notified());
+    let waiting = tokio::spawn(async move {
+        reader.next().await;
+        reader
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    writer.notify(Signal::Events);
+    tokio::time::timeout(Duration::from_secs(20), waiting)
+        .await
+        .expect("events appended by another store wake the reader")
+        .unwrap();
+
+    drop(writer);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_event_readers_poll() {
+    let reader = workflow_prisma_compat::EventWakeups::connect("sqlite:unused.db")
+        .await
+        .unwrap();
+    assert!(!reader.is_notified(), "SQLite has no notifications");
+}
