@@ -206,6 +206,18 @@ async fn exercise(url: &str) {
     assert_eq!(sequences, (1..=sequences.len() as i64).collect::<Vec<_>>());
     let tail = wf(url, &["--json", "events", "--run", &done, "--after", "2"]);
     assert_eq!(stdout(&tail).lines().count(), sequences.len() - 2);
+    // Following a finished run prints what it has and ends; so does following its progress.
+    let followed = wf(url, &["--json", "events", "--run", &done, "--follow"]);
+    assert!(followed.status.success(), "{}", stderr(&followed));
+    assert_eq!(stdout(&followed).lines().count(), sequences.len());
+    let progress = wf(url, &["runs", "show", &done, "--follow"]);
+    assert!(progress.status.success(), "{}", stderr(&progress));
+    let progress = stdout(&progress);
+    assert!(
+        progress.contains("stage describe COMPLETED (2/2 finished)")
+            && progress.contains(&format!("run {done} COMPLETED")),
+        "{progress}"
+    );
 
     // cancel, then again (already finished); rerun needs the workflow's definition, which wf lacks.
     assert_eq!(

@@ -256,7 +256,7 @@ pub async fn postgres_query_plan(store: &PgStore, query: &PlannedQuery) -> Strin
                 statements.outbox_feed
             )))
             .bind("c0")
-            .bind(crate::codec::Ts(chrono::Utc::now()))
+            .bind("cz")
             .bind(100_i64)
             .fetch_all(store.pool())
             .await
@@ -292,7 +292,7 @@ pub async fn sqlite_query_plan(store: &SqliteStore, query: &PlannedQuery) -> Str
         PlannedQuery::EventFeed => {
             sqlx::query(plan(statements.outbox_feed))
                 .bind("c0")
-                .bind(crate::codec::Ts(chrono::Utc::now()))
+                .bind("cz")
                 .bind(100_i64)
                 .fetch_all(store.pool())
                 .await

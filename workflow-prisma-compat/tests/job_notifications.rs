@@ -192,8 +192,8 @@ async fn wake_ups_are_coalesced_and_the_last_one_is_sent() {
     .unwrap();
 }
 
-/// An outbox reader (`wf serve`) is woken when any store appends events, and workers' own listeners do
-/// not listen on the events channel (their backends pay nothing for it).
+/// An outbox reader (`wf serve`) is woken when any store appends events; stores send nothing while no
+/// reader is present, and workers' own listeners do not listen on the events channel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_readers_are_woken_by_events_of_other_stores() {
     let Some(url) = postgres_url(module_path!()) else {
@@ -223,10 +223,23 @@ async fn event_readers_are_woken_by_events_of_other_stores() {
         "a worker's listener does not listen for events: {channels:?}"
     );
 
+    // Nobody holds the readers' lock: a plain listener hears nothing, the store sends nothing.
+    let mut plain = sqlx::postgres::PgListener::connect(&url).await.unwrap();
+    plain.listen("workflow_events").await.unwrap();
+    writer.notify(Signal::Events);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(700), plain.recv())
+            .await
+            .is_err(),
+        "no NOTIFY while no event reader is present"
+    );
+
+    // A reader announces itself; stores notice within their recheck interval (5 s).
     let mut reader = workflow_prisma_compat::EventWakeups::connect(&url)
         .await
         .unwrap();
     assert!(reader.is_notified());
+    tokio::time::sleep(Duration::from_millis(5_200)).await;
     let waiting = tokio::spawn(async move {
         reader.next().await;
         reader

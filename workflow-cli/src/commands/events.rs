@@ -13,7 +13,7 @@ use workflow_prisma_compat::{EventWakeups, Migrations};
 /// How long a follower waits for a wake-up before it looks anyway.
 pub(crate) fn follow_delay(wakeups: &EventWakeups) -> Duration {
     if wakeups.is_notified() {
-        Duration::from_secs(2)
+        Duration::from_secs(1)
     } else {
         Duration::from_millis(250)
     }

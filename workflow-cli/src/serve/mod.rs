@@ -102,7 +102,7 @@ pub(crate) async fn run(
         max_streams: args.max_streams,
         events,
         poll: if notified {
-            Duration::from_secs(2)
+            Duration::from_secs(1)
         } else {
             Duration::from_millis(args.poll_ms.max(10))
         },

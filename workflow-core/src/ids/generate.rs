@@ -69,6 +69,20 @@ pub fn cuid() -> String {
     )
 }
 
+/// The smallest cuid generated at or after `millis` ms since the Unix epoch (`c` + its 8 timestamp
+/// characters): every cuid made earlier sorts before it, every one made then or later does not. Readers
+/// that page by id use it as a time bound ([`crate::query::Queries::feed`]).
+///
+/// ```
+/// let id = workflow_core::ids::cuid();
+/// let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+/// assert!(id.as_str() < workflow_core::ids::cuid_floor(now + 1).as_str());
+/// assert!(id.as_str() >= workflow_core::ids::cuid_floor(now - 60_000).as_str());
+/// ```
+pub fn cuid_floor(millis: u64) -> String {
+    format!("c{}", pad(&base36(millis), 8))
+}
+
 /// A random UUID v4, as `crypto.randomUUID()` gives (outbox causation ids, migration history ids).
 pub fn uuid() -> String {
     uuid::Uuid::new_v4().to_string()

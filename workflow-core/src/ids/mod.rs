@@ -25,7 +25,7 @@ mod generate;
 #[macro_use]
 mod typed;
 
-pub use generate::{cuid, uuid};
+pub use generate::{cuid, cuid_floor, uuid};
 
 typed_id! {
     /// The id of a workflow run (`workflow_runs.id`, a cuid).

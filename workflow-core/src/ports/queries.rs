@@ -72,13 +72,14 @@ pub trait RunQueries: Send {
         limit: usize,
     ) -> Result<Vec<OutboxRecord>, StoreError>;
 
-    /// Outbox events of every run with `id > after_id` (every event when `None`) and `createdAt <
-    /// created_before`, by id, at most `limit`. `created_before` lets a reader wait until the
-    /// transactions that wrote earlier ids have committed (see [`crate::query::Queries::feed`]).
+    /// Outbox events of every run with `after_id < id < before_id` (no lower bound when `after_id` is
+    /// `None`), by id, at most `limit`. Both bounds are on the id alone, so the page is a prefix of the id
+    /// order: `before_id` (a [`cuid_floor`](crate::ids::cuid_floor) of some time ago) lets a reader wait
+    /// until the transactions that made earlier ids have committed (see [`crate::query::Queries::feed`]).
     async fn outbox_feed(
         &mut self,
         after_id: Option<&str>,
-        created_before: DateTime<Utc>,
+        before_id: &str,
         limit: usize,
     ) -> Result<Vec<OutboxRecord>, StoreError>;
 }

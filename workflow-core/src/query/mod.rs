@@ -30,8 +30,7 @@ pub use views::{AiUsage, FeedPage, ModelUsage, RunPage, RunView, Summary};
 
 use crate::ids::RunId;
 use crate::ports::{
-    AiCallLog, AnnotationFilter, Clock, LogRecord, OutboxRecord, RunFilter, Store, StoreError,
-    SystemClock,
+    AiCallLog, AnnotationFilter, LogRecord, OutboxRecord, RunFilter, Store, StoreError,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -51,7 +50,6 @@ pub const DEFAULT_FEED_SETTLE: Duration = Duration::from_secs(2);
 pub struct Queries {
     store: Arc<dyn Store>,
     ai_calls: Option<Arc<dyn AiCallLog>>,
-    clock: Arc<dyn Clock>,
     feed_settle: Duration,
 }
 
@@ -66,12 +64,11 @@ impl std::fmt::Debug for Queries {
 
 impl Queries {
     /// Queries over `store`, with no AI call log (AI usage reads as zero until
-    /// [`with_ai_calls`](Self::with_ai_calls)), the system clock and the default feed settle time.
+    /// [`with_ai_calls`](Self::with_ai_calls)) and the default feed settle time.
     pub fn new(store: Arc<dyn Store>) -> Self {
         Queries {
             store,
             ai_calls: None,
-            clock: Arc::new(SystemClock),
             feed_settle: DEFAULT_FEED_SETTLE,
         }
     }
@@ -82,14 +79,9 @@ impl Queries {
         self
     }
 
-    /// Uses `clock` for the feed's settle window (tests pass a fake clock).
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// How old an event must be before [`feed`](Self::feed) hands it out (default 2 s). It must exceed
-    /// the longest engine transaction plus the clock difference between the writers' machines.
+    /// How old an event's id must be before [`feed`](Self::feed) hands it out (default 2 s). It must
+    /// exceed the time from making an outbox id to committing it (the engine's transactions take
+    /// milliseconds) plus the clock difference between the writers' machines.
     pub fn with_feed_settle(mut self, settle: Duration) -> Self {
         self.feed_settle = settle;
         self
@@ -176,22 +168,26 @@ impl Queries {
     /// Events of every run after the event id `after` (from the first event when `None`), by id, each
     /// run's in sequence order, at most `limit` (capped at [`MAX_PAGE_SIZE`]).
     ///
-    /// Ids are cuids, which begin with their creation time; a transaction that started earlier may commit
-    /// later, so an event is handed out only once it is older than the settle time
-    /// ([`with_feed_settle`](Self::with_feed_settle), default 2 s), by which time every event with a
-    /// smaller id has committed. The feed is therefore that much behind; a run's own stream
-    /// ([`events`](Self::events)) is exact and immediate.
+    /// Ids are cuids, which begin with the time they were made (by the system clock of the process that
+    /// wrote them); a transaction that made its id earlier may commit later, so an event is handed out only
+    /// once its id is older than the settle time ([`with_feed_settle`](Self::with_feed_settle), default
+    /// 2 s), by which time every event with a smaller id has committed. The feed is therefore that much
+    /// behind, and exact as long as writers' clocks differ by less than the settle time; a run's own
+    /// stream ([`events`](Self::events)) is exact and immediate.
     ///
     /// # Errors
     /// The store's error.
     pub async fn feed(&self, after: Option<&str>, limit: usize) -> Result<FeedPage, StoreError> {
-        let settle = chrono::Duration::from_std(self.feed_settle).unwrap_or(chrono::Duration::MAX);
-        let before = self.clock.now() - settle;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let before =
+            crate::ids::cuid_floor(now.saturating_sub(self.feed_settle).as_millis() as u64);
         let mut events = self
             .store
             .executor()
             .await?
-            .outbox_feed(after, before, page_size(Some(limit)))
+            .outbox_feed(after, &before, page_size(Some(limit)))
             .await?;
         order_each_run(&mut events);
         let cursor = events

@@ -8,7 +8,7 @@ use crate::codec::Ts;
 use crate::sql::{Dialect, statements};
 use crate::tables::{Decoded, RUNS};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+
 #[cfg(feature = "postgres")]
 use sqlx::Postgres;
 use sqlx::QueryBuilder;
@@ -155,14 +155,14 @@ macro_rules! queries_impl {
             async fn outbox_feed(
                 &mut self,
                 after_id: Option<&str>,
-                created_before: DateTime<Utc>,
+                before_id: &str,
                 limit: usize,
             ) -> Result<Vec<OutboxRecord>, StoreError> {
                 let query = sqlx::query_as::<_, Decoded<OutboxRecord>>(
                     statements($dialect).outbox_feed,
                 )
                     .bind(after_id.unwrap_or(""))
-                    .bind(Ts(created_before))
+                    .bind(before_id)
                     .bind(limit as i64);
                 on!(self, read, |e| query.fetch_all(e).await)
                     .map(|rows| rows.into_iter().map(|d| d.0).collect())

@@ -54,6 +54,10 @@ pub(crate) const EVENTS_CHANNEL: &str = "workflow_events";
 /// delivers its events; the single-key form `hashtext(runId)` is the TypeScript engine's lock on a run's
 /// outbox sequence. The two key spaces do not overlap.
 pub(crate) const RELAY_LOCK_CLASS: i32 = 7_270;
+/// The advisory lock (two-key form `(READER_LOCK_CLASS, 0)`, taken shared) an event reader holds while it
+/// listens on [`EVENTS_CHANNEL`]; stores notify that channel only while someone holds it.
+#[cfg(feature = "postgres")]
+pub(crate) const READER_LOCK_CLASS: i32 = 7_271;
 
 #[cfg(test)]
 mod tests {

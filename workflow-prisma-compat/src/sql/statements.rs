@@ -50,7 +50,7 @@ pub(crate) struct Statements {
     pub outbox_by_run: &'static str,
     /// `$1` runId, `$2` after sequence, `$3` limit (the event cursor of a run).
     pub outbox_after: &'static str,
-    /// `$1` after id, `$2` created before, `$3` limit (the event feed of all runs).
+    /// `$1` after id, `$2` before id, `$3` limit (the event feed of all runs).
     pub outbox_feed: &'static str,
     /// `$1` id: the new retry count.
     pub increment_retry: &'static str,
@@ -209,7 +209,7 @@ fn build(d: Dialect) -> Statements {
         )),
         outbox_feed: leak(OUTBOX.select_from(
             d,
-            "WHERE \"id\" > $1 AND \"createdAt\" < $2 ORDER BY \"id\" ASC LIMIT $3",
+            "WHERE \"id\" > $1 AND \"id\" < $2 ORDER BY \"id\" ASC LIMIT $3",
         )),
         increment_retry: "UPDATE \"outbox_events\" SET \"retryCount\" = \"retryCount\" + 1 WHERE \"id\" = $1 RETURNING \"retryCount\"",
         move_to_dlq: "UPDATE \"outbox_events\" SET \"dlqAt\" = $2 WHERE \"id\" = $1",

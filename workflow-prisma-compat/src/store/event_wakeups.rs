@@ -1,6 +1,8 @@
 //! [`EventWakeups`]: how a reader of the outbox (an SSE server, `wf events --follow`) learns that any
-//! process appended events: on PostgreSQL a `LISTEN` on the events channel every store notifies
-//! (coalesced, at most every 100 ms per process); SQLite has no notifications, so readers poll.
+//! process appended events: on PostgreSQL a `LISTEN` on the events channel, which every store notifies
+//! (coalesced, at most every 100 ms per process) while some reader holds the shared advisory lock
+//! `(7271, 0)`, as this one does on its listening connection; a store notices a new reader within 5 s.
+//! SQLite has no notifications, so readers poll.
 
 use super::connect::{ConnectError, redact};
 
@@ -38,6 +40,7 @@ impl EventWakeups {
                 .listen(crate::sql::EVENTS_CHANNEL)
                 .await
                 .map_err(failed)?;
+            announce(&mut listener).await.map_err(failed)?;
             return Ok(EventWakeups {
                 listener: Some(listener),
             });
@@ -65,9 +68,23 @@ impl EventWakeups {
             if let Err(error) = listener.recv().await {
                 tracing::warn!(%error, "event notifications interrupted; reconnecting");
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                // A new session lost the old one's lock (sqlx re-`LISTEN`s by itself).
+                if let Err(error) = announce(listener).await {
+                    tracing::warn!(%error, "cannot announce this event reader again");
+                }
             }
             return;
         }
         std::future::pending::<()>().await
     }
+}
+
+/// Takes the readers' shared advisory lock on the listener's session, so stores notify the channel.
+#[cfg(feature = "postgres")]
+async fn announce(listener: &mut sqlx::postgres::PgListener) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_lock_shared($1, 0)")
+        .bind(crate::sql::READER_LOCK_CLASS)
+        .execute(listener)
+        .await
+        .map(drop)
 }

@@ -1,7 +1,8 @@
 //! Waking workers of other processes on PostgreSQL: `NOTIFY` on the jobs and runs channels, coalesced;
 //! and telling event readers (`wf serve`, see [`EventWakeups`](crate::EventWakeups)) that events were
-//! appended, on the events channel, coalesced over a longer window ([`EVENTS_WINDOW`]) because no worker
-//! waits for it.
+//! appended, on the events channel, coalesced over a longer window ([`EVENTS_WINDOW`]), and only while a
+//! reader is present: readers hold a shared advisory lock, which a store looks for at most every
+//! [`READERS_RECHECK`], so a database nobody streams from pays nothing for it.
 //!
 //! Every notification costs a transaction in each listening backend (it reads the notification queue), so
 //! one per committed stage would add a commit per stage per worker process. Instead each process sends at
@@ -11,7 +12,7 @@
 //! of this process are woken in-process at once and ignore their own notifications (the payload names the
 //! sending store).
 
-use crate::sql::{EVENTS_CHANNEL, JOBS_CHANNEL, RUNS_CHANNEL};
+use crate::sql::{EVENTS_CHANNEL, JOBS_CHANNEL, READER_LOCK_CLASS, RUNS_CHANNEL};
 use sqlx::PgPool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,6 +26,9 @@ pub(crate) const WAKE_WINDOW: Duration = Duration::from_millis(20);
 /// hear of new events within 100 ms, and a busy worker sends at most ten such statements a second.
 pub(crate) const EVENTS_WINDOW: Duration = Duration::from_millis(100);
 
+/// How long a store trusts what it last saw of event readers (present or absent).
+pub(crate) const READERS_RECHECK: Duration = Duration::from_secs(5);
+
 /// Sends coalesced `NOTIFY`s for one store.
 pub(crate) struct RemoteWake {
     pool: PgPool,
@@ -33,6 +37,8 @@ pub(crate) struct RemoteWake {
     jobs: Mutex<ChannelState>,
     runs: Mutex<ChannelState>,
     events: Mutex<ChannelState>,
+    /// When event readers were last looked for, and whether there were any.
+    readers: Mutex<Option<(Instant, bool)>>,
 }
 
 #[derive(Default)]
@@ -49,6 +55,7 @@ impl RemoteWake {
             jobs: Mutex::default(),
             runs: Mutex::default(),
             events: Mutex::default(),
+            readers: Mutex::default(),
         })
     }
 
@@ -63,8 +70,54 @@ impl RemoteWake {
         }
     }
 
-    /// Tells other processes about `signal`.
+    /// Tells other processes about `signal` (events only while a reader is present).
     pub(crate) fn request(self: &Arc<Self>, signal: Signal) {
+        if signal != Signal::Events {
+            return self.send_coalesced(signal);
+        }
+        let known = *self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        match known {
+            Some((seen, present)) if seen.elapsed() < READERS_RECHECK => {
+                if present {
+                    self.send_coalesced(signal);
+                }
+            }
+            _ => {
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                    return;
+                };
+                // Claim the recheck, so that a burst of events looks only once.
+                *self.readers.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((Instant::now(), known.is_some_and(|(_, present)| present)));
+                let wake = self.clone();
+                runtime.spawn(async move {
+                    let present = wake.readers_present().await;
+                    *wake.readers.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some((Instant::now(), present));
+                    if present {
+                        wake.send_coalesced(signal);
+                    }
+                });
+            }
+        }
+    }
+
+    /// Whether any session holds the event readers' lock.
+    async fn readers_present(&self) -> bool {
+        let query = sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = CAST($1::bigint AS oid) \
+             AND objid = 0 AND objsubid = 2 AND granted)",
+        )
+        .bind(READER_LOCK_CLASS as i64)
+        .fetch_one(&self.pool)
+        .await;
+        query.unwrap_or_else(|error| {
+            tracing::debug!(%error, "cannot look for event readers; notifying them anyway");
+            true
+        })
+    }
+
+    fn send_coalesced(self: &Arc<Self>, signal: Signal) {
         let Some((state, channel, window)) = self.channel(signal) else {
             return;
         };

@@ -4,7 +4,6 @@
 use super::session::MemorySession;
 use super::tables::Tables;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use workflow_core::ports::*;
 
@@ -73,7 +72,7 @@ impl RunQueries for MemorySession {
     async fn outbox_feed(
         &mut self,
         after_id: Option<&str>,
-        created_before: DateTime<Utc>,
+        before_id: &str,
         limit: usize,
     ) -> Result<Vec<OutboxRecord>, StoreError> {
         Ok(self
@@ -82,7 +81,7 @@ impl RunQueries for MemorySession {
                     .outbox
                     .values()
                     .filter(|event| after_id.is_none_or(|after| event.id.as_str() > after))
-                    .filter(|event| event.created_at < created_before)
+                    .filter(|event| event.id.as_str() < before_id)
                     .cloned()
                     .collect();
                 events.sort_by(|a, b| a.id.cmp(&b.id));
