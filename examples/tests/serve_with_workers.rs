@@ -107,6 +107,10 @@ async fn read_events(
     events
 }
 
+async fn get_text(http: &reqwest::Client, url: &str) -> String {
+    http.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 async fn wait_finished(queries: &Queries, runs: &[String]) {
     let deadline = Instant::now() + Duration::from_secs(90);
     for run in runs {
@@ -329,26 +333,12 @@ async fn exercise(url: &str) {
         .unwrap();
     assert_eq!(page["runs"].as_array().unwrap().len(), 5);
     assert!(page["nextCursor"].is_string());
-    let metrics = http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&http, &format!("{base}/metrics")).await;
     assert!(
         metrics.contains("workflow_runs{status=\"COMPLETED\"}"),
         "{metrics}"
     );
-    let worker = http
-        .get(format!("http://{metrics_addr}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let worker = get_text(&http, &format!("http://{metrics_addr}/metrics")).await;
     for line in [
         "workflow_stages_executed_total{outcome=\"completed\"}",
         "workflow_stage_duration_seconds",

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 use std::net::SocketAddr;
+use workflow_core::ports::Status;
 
 /// Operate the typed workflow engine's database: migrate it, list, inspect, cancel and rerun runs, follow
 /// events, serve the query API over HTTP with live events, and (from a binary built with
@@ -76,9 +77,9 @@ pub enum RunsCommand {
 /// `wf runs list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only runs with this status.
-    #[arg(long, value_enum)]
-    pub status: Option<StatusArg>,
+    /// Only runs with this status (any case).
+    #[arg(long, value_parser = status_parser(), ignore_case = true)]
+    pub status: Option<Status>,
     /// Only runs of this workflow id.
     #[arg(long, value_name = "WORKFLOW_ID")]
     pub workflow: Option<String>,
@@ -178,37 +179,9 @@ pub struct WorkerArgs {
     pub metrics_addr: Option<SocketAddr>,
 }
 
-/// A run or stage status, as the command line spells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StatusArg {
-    /// `PENDING`.
-    Pending,
-    /// `RUNNING`.
-    Running,
-    /// `SUSPENDED`.
-    Suspended,
-    /// `COMPLETED`.
-    Completed,
-    /// `FAILED`.
-    Failed,
-    /// `CANCELLED`.
-    Cancelled,
-    /// `SKIPPED`.
-    Skipped,
-}
-
-impl StatusArg {
-    /// The engine's status.
-    pub fn status(self) -> workflow_core::ports::Status {
-        use workflow_core::ports::Status;
-        match self {
-            StatusArg::Pending => Status::Pending,
-            StatusArg::Running => Status::Running,
-            StatusArg::Suspended => Status::Suspended,
-            StatusArg::Completed => Status::Completed,
-            StatusArg::Failed => Status::Failed,
-            StatusArg::Cancelled => Status::Cancelled,
-            StatusArg::Skipped => Status::Skipped,
-        }
-    }
+/// Parses a status name in any case (`failed`, `FAILED`), listing the names in `--help`.
+fn status_parser() -> impl clap::builder::TypedValueParser<Value = Status> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Status::ALL.map(|status| status.as_str()))
+        .map(|name| Status::parse(&name.to_uppercase()).expect("a possible value is a status"))
 }

@@ -87,6 +87,22 @@ fn fill(series: &str, timestamp: &str, text: &str) -> String {
     )
 }
 
+/// Prints every plan, then fails naming each one that reads a whole table.
+fn assert_index_backed(plans: &[(&str, String)]) {
+    let mut failures = Vec::new();
+    for (name, plan) in plans {
+        println!("--- {name}\n{plan}");
+        if !full_scans(plan).is_empty() {
+            failures.push(format!("{name}:\n{plan}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "full table scans:\n{}",
+        failures.join("\n\n")
+    );
+}
+
 fn full_scans(plan: &str) -> Vec<&str> {
     plan.lines()
         .filter(|line| {
@@ -111,19 +127,11 @@ async fn postgres_queries_are_index_backed_at_100k_runs() {
         .execute(store.pool())
         .await
         .unwrap();
-    let mut failures = Vec::new();
+    let mut plans = Vec::new();
     for (name, query) in queries() {
-        let plan = postgres_query_plan(&store, &query).await;
-        println!("--- {name}\n{plan}");
-        if !full_scans(&plan).is_empty() {
-            failures.push(format!("{name}:\n{plan}"));
-        }
+        plans.push((name, postgres_query_plan(&store, &query).await));
     }
-    assert!(
-        failures.is_empty(),
-        "full table scans:\n{}",
-        failures.join("\n\n")
-    );
+    assert_index_backed(&plans);
     let plan = postgres_query_plan(&store, &PlannedQuery::RunEvents).await;
     assert!(
         plan.contains("outbox_events_workflowRunId_sequence_key"),
@@ -150,19 +158,11 @@ async fn sqlite_queries_are_index_backed_at_100k_runs() {
         .execute(store.pool())
         .await
         .unwrap();
-    let mut failures = Vec::new();
+    let mut plans = Vec::new();
     for (name, query) in queries() {
-        let plan = sqlite_query_plan(&store, &query).await;
-        println!("--- {name}\n{plan}");
-        if !full_scans(&plan).is_empty() {
-            failures.push(format!("{name}:\n{plan}"));
-        }
+        plans.push((name, sqlite_query_plan(&store, &query).await));
     }
-    assert!(
-        failures.is_empty(),
-        "full table scans:\n{}",
-        failures.join("\n\n")
-    );
+    assert_index_backed(&plans);
     let plan = sqlite_query_plan(&store, &PlannedQuery::RunEvents).await;
     assert!(
         plan.contains("sqlite_autoindex_outbox_events")

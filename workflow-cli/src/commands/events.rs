@@ -35,7 +35,7 @@ pub(super) async fn run(
     tokio::pin!(stop);
     match &args.run {
         Some(run_id) => {
-            if !queries.run_exists(&run_id.as_str().into()).await? {
+            if !queries.run_exists(run_id).await? {
                 return Err(CliError::NoSuchRun(run_id.clone()));
             }
             let mut cursor = match &args.after {

@@ -29,7 +29,7 @@ pub(super) async fn run(
 
 async fn list(context: &Context, args: ListArgs, json: bool) -> Result<(), CliError> {
     let filter = RunFilter {
-        status: args.status.map(|s| s.status()),
+        status: args.status,
         workflow_id: args.workflow.map(Into::into),
         created_from: args.since,
         created_before: args.until,

@@ -211,7 +211,7 @@ impl Queries {
     ///
     /// # Errors
     /// The store's error.
-    pub async fn run_exists(&self, run_id: &RunId) -> Result<bool, StoreError> {
+    pub async fn run_exists(&self, run_id: &str) -> Result<bool, StoreError> {
         Ok(self
             .store
             .executor()

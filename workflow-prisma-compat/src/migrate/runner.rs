@@ -231,10 +231,7 @@ async fn apply_all<C: MigrationTarget>(
     }
     let mut report = MigrationReport::default();
     for migration in migrations {
-        let applied = recorded
-            .iter()
-            .find(|row| row.name == migration.name && row.finished && !row.rolled_back);
-        match applied {
+        match applied_row(&recorded, migration) {
             Some(row) if row.checksum != migration.checksum() => {
                 return Err(MigrateError::ChecksumMismatch {
                     name: migration.name.to_owned(),
@@ -257,6 +254,13 @@ async fn apply_all<C: MigrationTarget>(
         tracing::debug!(migration = %row.name, "ignoring a migration this engine does not know (another app's)");
     }
     Ok(report)
+}
+
+/// The history row that records `migration` as applied (finished, not rolled back).
+fn applied_row<'h>(recorded: &'h [History], migration: &Migration) -> Option<&'h History> {
+    recorded
+        .iter()
+        .find(|row| row.name == migration.name && row.finished && !row.rolled_back)
 }
 
 /// Where the connection's database stands against the migrations this build carries, without changing
@@ -283,10 +287,7 @@ pub async fn status<C: MigrationTarget>(conn: &mut C) -> Result<MigrationStatus,
         status.failed.push(row.name.clone());
     }
     for migration in migrations {
-        let applied = recorded
-            .iter()
-            .find(|row| row.name == migration.name && row.finished && !row.rolled_back);
-        match applied {
+        match applied_row(&recorded, migration) {
             Some(row) if row.checksum != migration.checksum() => {
                 status.modified.push(migration.name.to_owned())
             }
