@@ -109,7 +109,11 @@ fn print_view(view: &RunView) {
     println!("finished  {}", output::time(run.completed_at));
     println!("duration  {}", output::millis(run.duration));
     println!(
-        "AI usage  {} calls, {} in / {} out tokens, ${:.4}",
+        "cost      ${:.4}, {} tokens (the stages' recorded usage)",
+        run.total_cost, run.total_tokens
+    );
+    println!(
+        "AI calls  {} logged, {} in / {} out tokens, ${:.4}",
         view.ai_usage.calls,
         view.ai_usage.input_tokens,
         view.ai_usage.output_tokens,
