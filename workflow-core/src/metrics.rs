@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | `workflow_stages_executed_total` | counter | `outcome` | jobs a host executed, by `JobOutcome` (`completed`, `suspended`, `failed`, `ghost`, `fenced`, `unrecorded`) |
 //! | `workflow_stage_duration_seconds` | histogram | `outcome` | wall time of a job in a host: lease to recorded outcome |
-//! | `workflow_job_claim_duration_seconds` | histogram | | one claim of jobs by a host's job loop |
+//! | `workflow_job_claim_duration_seconds` | histogram | | one claim of jobs by a host (the worker's job loop, the serverless host's `process_available_jobs`) |
 //! | `workflow_jobs_claimed_total` | counter | | jobs those claims leased |
 //! | `workflow_outbox_lag_seconds` | histogram | | from an event's `occurredAt` to its delivery by the relay |
 //! | `workflow_queue_depth` | gauge | `status` | `PENDING`, `RUNNING`, `SUSPENDED` jobs (sampled by `wf`) |

@@ -56,10 +56,12 @@ impl ServerlessHost {
     ) -> Result<ProcessedJobs, KernelError> {
         let mut counts = ProcessedJobs::default();
         while counts.processed < max_jobs {
+            let claim_started = std::time::Instant::now();
             let leased = self
                 .kernel
                 .lease_jobs(&self.config.worker_id, max_jobs - counts.processed)
                 .await?;
+            crate::metrics::jobs_claimed(claim_started.elapsed(), leased.len());
             if leased.is_empty() {
                 break;
             }
