@@ -37,31 +37,24 @@ pub(crate) fn install(queries: Queries) -> PrometheusHandle {
 }
 
 async fn sample(queries: &Queries) {
-    match queries.store().executor().await {
-        Ok(mut exec) => {
-            match exec.count_active_jobs().await {
-                Ok(counts) => {
-                    for status in [Status::Pending, Status::Running, Status::Suspended] {
-                        let count = counts.get(&status).copied().unwrap_or(0);
-                        metrics::gauge!("workflow_queue_depth", "status" => status.as_str())
-                            .set(count as f64);
-                    }
-                }
-                Err(error) => tracing::warn!(%error, "cannot sample the queue depth"),
-            }
-            match exec.count_runs().await {
-                Ok(counts) => {
-                    let summary = workflow_core::query::Summary::of(&counts);
-                    for status in Status::ALL {
-                        let count = summary.by_status.get(&status).copied().unwrap_or(0);
-                        metrics::gauge!("workflow_runs", "status" => status.as_str())
-                            .set(count as f64);
-                    }
-                }
-                Err(error) => tracing::warn!(%error, "cannot sample the run counts"),
+    match queries.queue_depth().await {
+        Ok(counts) => {
+            for status in [Status::Pending, Status::Running, Status::Suspended] {
+                let count = counts.get(&status).copied().unwrap_or(0);
+                metrics::gauge!("workflow_queue_depth", "status" => status.as_str())
+                    .set(count as f64);
             }
         }
-        Err(error) => tracing::warn!(%error, "cannot sample metrics"),
+        Err(error) => tracing::warn!(%error, "cannot sample the queue depth"),
+    }
+    match queries.summary().await {
+        Ok(summary) => {
+            for status in Status::ALL {
+                let count = summary.by_status.get(&status).copied().unwrap_or(0);
+                metrics::gauge!("workflow_runs", "status" => status.as_str()).set(count as f64);
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot sample the run counts"),
     }
 }
 

@@ -35,7 +35,7 @@ pub(super) async fn run(
     tokio::pin!(stop);
     match &args.run {
         Some(run_id) => {
-            if !queries.run_exists(run_id).await? {
+            if queries.run_record(run_id).await?.is_none() {
                 return Err(CliError::NoSuchRun(run_id.clone()));
             }
             let mut cursor = match &args.after {
@@ -59,9 +59,9 @@ pub(super) async fn run(
                     return Ok(());
                 }
                 let finished = queries
-                    .run(run_id)
+                    .run_record(run_id)
                     .await?
-                    .is_some_and(|view| view.run.status.is_terminal());
+                    .is_some_and(|run| run.status.is_terminal());
                 if finished && queries.events(run_id, cursor, 1).await?.is_empty() {
                     return Ok(());
                 }

@@ -7,8 +7,8 @@ use super::follow_delay;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use workflow_core::ports::Status;
-use workflow_core::query::{Queries, RunView};
+use workflow_core::ports::{RunRecord, StageRecord, Status};
+use workflow_core::query::Queries;
 use workflow_prisma_compat::EventWakeups;
 
 pub(super) async fn run_progress(
@@ -30,42 +30,42 @@ pub(super) async fn run_progress(
     });
     let mut seen: BTreeMap<String, Status> = BTreeMap::new();
     loop {
-        let view = queries
-            .run(run_id)
+        let run = queries
+            .run_record(run_id)
             .await?
             .ok_or_else(|| CliError::NoSuchRun(run_id.to_owned()))?;
-        let finished = finished_stages(&view);
+        let stages = queries.stages(run_id).await?;
+        let finished = finished_stages(&stages);
         match &bar {
             Some(bar) => {
-                bar.set_length(view.stages.len() as u64);
+                bar.set_length(stages.len() as u64);
                 bar.set_position(finished);
-                bar.set_message(running_now(&view));
+                bar.set_message(running_now(&run, &stages));
                 bar.tick();
             }
             None if !json => {
-                for stage in &view.stages {
+                for stage in &stages {
                     if seen.get(stage.stage_id.as_str()) != Some(&stage.status) {
                         println!(
                             "stage {} {} ({finished}/{} finished)",
                             stage.stage_id,
                             stage.status,
-                            view.stages.len()
+                            stages.len()
                         );
                     }
                 }
             }
             None => {}
         }
-        seen = view
-            .stages
+        seen = stages
             .iter()
             .map(|stage| (stage.stage_id.to_string(), stage.status))
             .collect();
-        if view.run.status.is_terminal() {
+        if run.status.is_terminal() {
             if let Some(bar) = bar {
-                bar.finish_with_message(format!("run {}", view.run.status));
+                bar.finish_with_message(format!("run {}", run.status));
             } else if !json {
-                println!("run {} {}", view.run.id, view.run.status);
+                println!("run {} {}", run.id, run.status);
             }
             return Ok(());
         }
@@ -73,22 +73,21 @@ pub(super) async fn run_progress(
     }
 }
 
-fn finished_stages(view: &RunView) -> u64 {
-    view.stages
+fn finished_stages(stages: &[StageRecord]) -> u64 {
+    stages
         .iter()
         .filter(|stage| stage.status.is_terminal())
         .count() as u64
 }
 
-fn running_now(view: &RunView) -> String {
-    let running: Vec<&str> = view
-        .stages
+fn running_now(run: &RunRecord, stages: &[StageRecord]) -> String {
+    let running: Vec<&str> = stages
         .iter()
         .filter(|stage| matches!(stage.status, Status::Running | Status::Suspended))
         .map(|stage| stage.stage_id.as_str())
         .collect();
     if running.is_empty() {
-        format!("run {}", view.run.status)
+        format!("run {}", run.status)
     } else {
         format!("running: {}", running.join(", "))
     }

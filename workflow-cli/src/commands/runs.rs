@@ -155,7 +155,7 @@ fn print_view(view: &RunView) {
 }
 
 async fn cancel(context: &Context, args: CancelArgs, json: bool) -> Result<(), CliError> {
-    if context.queries().run(&args.run_id).await?.is_none() {
+    if context.queries().run_record(&args.run_id).await?.is_none() {
         return Err(CliError::NoSuchRun(args.run_id));
     }
     let mut command = RunCancel::new(args.run_id.clone());

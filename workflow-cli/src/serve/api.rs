@@ -96,7 +96,7 @@ pub(crate) async fn run_logs(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<LogRecord>>, ApiError> {
-    if !state.queries.run_exists(&id).await? {
+    if state.queries.run_record(&id).await?.is_none() {
         return Err(ApiError::no_run(&id));
     }
     Ok(Json(state.queries.logs(&id).await?))
@@ -113,7 +113,7 @@ pub(crate) async fn run_events(
             .map_err(|_| bad(format!("after {text:?} is not a sequence number")))?,
         None => 0,
     };
-    if !state.queries.run_exists(&id).await? {
+    if state.queries.run_record(&id).await?.is_none() {
         return Err(ApiError::no_run(&id));
     }
     Ok(Json(
@@ -149,7 +149,7 @@ pub(crate) async fn cancel_run(
     body: Option<Json<CancelBody>>,
 ) -> Result<Json<Value>, ApiError> {
     auth::require(state.token.as_deref(), &headers)?;
-    if !state.queries.run_exists(&id).await? {
+    if state.queries.run_record(&id).await?.is_none() {
         return Err(ApiError::no_run(&id));
     }
     let mut command = RunCancel::new(id.clone());

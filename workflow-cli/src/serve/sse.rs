@@ -66,7 +66,7 @@ pub(crate) async fn run_stream(
         })?,
         None => 0,
     };
-    if !state.queries.run_exists(&run_id).await? {
+    if state.queries.run_record(&run_id).await?.is_none() {
         return Err(ApiError::no_run(&run_id));
     }
     let slot = slot(&state)?;

@@ -30,9 +30,10 @@ pub use views::{AiUsage, FeedPage, ModelUsage, RunPage, RunView, Summary};
 
 use crate::ids::RunId;
 use crate::ports::{
-    AiCallLog, AnnotationFilter, LogRecord, OutboxRecord, RunFilter, Store, StoreError,
+    AiCallLog, AnnotationFilter, LogRecord, OutboxRecord, RunFilter, RunRecord, StageRecord,
+    Status, Store, StoreError,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -207,18 +208,29 @@ impl Queries {
         Ok(Summary::of(&counts))
     }
 
-    /// Whether a run exists (for tools that must tell "no such run" from "no events yet").
+    /// The `workflow_runs` row alone, `None` if there is no such run: the cheap read for tools that
+    /// need only its existence or status (`run` also reads stages, annotations and AI calls).
     ///
     /// # Errors
     /// The store's error.
-    pub async fn run_exists(&self, run_id: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .store
-            .executor()
-            .await?
-            .get_run(run_id)
-            .await?
-            .is_some())
+    pub async fn run_record(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
+        self.store.executor().await?.get_run(run_id).await
+    }
+
+    /// A run's stage rows, by execution group then stage number (what a progress view polls).
+    ///
+    /// # Errors
+    /// The store's error.
+    pub async fn stages(&self, run_id: &str) -> Result<Vec<StageRecord>, StoreError> {
+        self.store.executor().await?.stages_by_run(run_id).await
+    }
+
+    /// Jobs `PENDING`, `RUNNING` and `SUSPENDED` (the queue depth; statuses without jobs are absent).
+    ///
+    /// # Errors
+    /// The store's error.
+    pub async fn queue_depth(&self) -> Result<BTreeMap<Status, u64>, StoreError> {
+        self.store.executor().await?.count_active_jobs().await
     }
 }
 

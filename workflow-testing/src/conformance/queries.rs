@@ -128,12 +128,31 @@ pub async fn a_run_reads_back_with_stages_output_and_events(factory: &dyn Backen
     let h = Harness::new(factory).await;
     let queries = Queries::new(h.backend.store.clone()).with_ai_calls(h.backend.ai_calls.clone());
     let run = create_annotated(&h, "conformance-linear", "tenant", "acme").await;
+    assert!(
+        queries.queue_depth().await.unwrap().is_empty(),
+        "no job before the claim"
+    );
     h.claim().await;
+    assert_eq!(
+        queries.queue_depth().await.unwrap(),
+        std::collections::BTreeMap::from([(Status::Pending, 1)]),
+        "the first stage's job is queued"
+    );
     h.drive(&run).await;
+    assert!(
+        queries.queue_depth().await.unwrap().is_empty(),
+        "every job ended"
+    );
 
     let view = queries.run(&run).await.unwrap().expect("the run exists");
     assert_eq!(view.run.status, Status::Completed);
     let stages: Vec<&str> = view.stages.iter().map(|s| s.stage_id.as_str()).collect();
+    assert_eq!(queries.stages(&run).await.unwrap(), view.stages);
+    assert_eq!(
+        queries.run_record(&run).await.unwrap().as_ref(),
+        Some(&view.run)
+    );
+    assert!(queries.run_record("no-such-run").await.unwrap().is_none());
     assert_eq!(stages, ["first", "second", "third"]);
     assert_eq!(view.stage_counts().get(&Status::Completed), Some(&3));
     assert!(
