@@ -39,7 +39,9 @@ pub mod testing;
 pub use store::PgStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
-pub use store::{ConnectError, EventWakeups, Migrations, Opened, SqlStore, open, open_with};
+pub use store::{
+    ConnectError, EventWakeups, Migrations, Opened, SqlStore, migration_status, open, open_with,
+};
 
 /// The URL without the password of its user info (for messages).
 pub fn store_url(url: &str) -> String {

@@ -6,8 +6,8 @@ use crate::cli::{MigrateAction, MigrateArgs};
 use crate::context::database_url;
 use crate::output;
 use serde_json::json;
-use workflow_prisma_compat::migrate::{MigrationStatus, POSTGRES, SQLITE};
-use workflow_prisma_compat::{ConnectError, Migrations, open, open_with};
+use workflow_prisma_compat::migrate::MigrationStatus;
+use workflow_prisma_compat::{migration_status, open};
 
 pub(super) async fn run(
     url: Option<String>,
@@ -15,7 +15,7 @@ pub(super) async fn run(
     json: bool,
 ) -> Result<(), CliError> {
     let url = database_url(url)?;
-    let before = status(&url).await?;
+    let before = migration_status(&url).await?;
     match args.action {
         MigrateAction::Status => {
             if json {
@@ -28,12 +28,10 @@ pub(super) async fn run(
             if !before.is_up_to_date() {
                 open(&url).await?;
             }
-            let after = status(&url).await?;
-            let applied: Vec<&String> = before
-                .pending
-                .iter()
-                .filter(|name| after.applied.contains(name))
-                .collect();
+            // `open` succeeds only when every migration is applied: what was pending now is.
+            let applied = before.pending.clone();
+            let mut after = before;
+            after.applied.append(&mut after.pending);
             if json {
                 output::json(&json!({ "applied": applied, "status": after }))?;
             } else {
@@ -48,25 +46,6 @@ pub(super) async fn run(
         }
     }
     Ok(())
-}
-
-/// The migration status of `url`'s database, changing nothing.
-async fn status(url: &str) -> Result<MigrationStatus, CliError> {
-    match open_with(url, Migrations::Require).await {
-        Ok(_) => {
-            let all = if url.starts_with("postgres") {
-                POSTGRES
-            } else {
-                SQLITE
-            };
-            Ok(MigrationStatus {
-                applied: all.iter().map(|m| m.name.to_owned()).collect(),
-                ..MigrationStatus::default()
-            })
-        }
-        Err(ConnectError::NotMigrated { status, .. }) => Ok(status),
-        Err(error) => Err(error.into()),
-    }
 }
 
 fn print_status(status: &MigrationStatus) {

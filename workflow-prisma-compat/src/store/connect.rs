@@ -153,6 +153,28 @@ pub async fn open(url: &str) -> Result<Opened, ConnectError> {
     open_with(url, Migrations::Apply).await
 }
 
+/// Where the database of `url` stands against this build's migrations, changing nothing (a missing SQLite
+/// file has every migration pending).
+///
+/// # Errors
+/// The database cannot be reached, or its migration history cannot be read.
+pub async fn migration_status(url: &str) -> Result<MigrationStatus, ConnectError> {
+    match open_with(url, Migrations::Require).await {
+        Ok(opened) => {
+            let migrations = match opened.store.kind() {
+                "postgres" => crate::migrate::POSTGRES,
+                _ => crate::migrate::SQLITE,
+            };
+            Ok(MigrationStatus {
+                applied: migrations.iter().map(|m| m.name.to_owned()).collect(),
+                ..MigrationStatus::default()
+            })
+        }
+        Err(ConnectError::NotMigrated { status, .. }) => Ok(status),
+        Err(error) => Err(error),
+    }
+}
+
 /// [`open`], with the choice of applying the migrations or only requiring them.
 pub async fn open_with(url: &str, migrations: Migrations) -> Result<Opened, ConnectError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {

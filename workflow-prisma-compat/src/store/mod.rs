@@ -17,7 +17,7 @@ mod sqlite;
 mod wake;
 
 pub(crate) use connect::redact;
-pub use connect::{ConnectError, Migrations, Opened, open, open_with};
+pub use connect::{ConnectError, Migrations, Opened, migration_status, open, open_with};
 pub use event_wakeups::EventWakeups;
 
 use crate::exec::SqlExecutor;
