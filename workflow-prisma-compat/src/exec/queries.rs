@@ -34,46 +34,6 @@ fn annotation_match(dialect: Dialect) -> (&'static str, &'static str, &'static s
     }
 }
 
-/// The statement of `list_runs` for `filter` (also what the `EXPLAIN` tests plan).
-macro_rules! list_runs_query {
-    ($db:ty, $dialect:expr, $filter:expr, $prefix:expr) => {{
-        let filter: &RunFilter = $filter;
-        let mut qb = QueryBuilder::<$db>::new(format!(
-            "{}{}",
-            $prefix,
-            RUNS.select_from($dialect, "WHERE 1 = 1")
-        ));
-        if let Some(status) = filter.status {
-            qb.push(" AND \"status\" = ");
-            push_status!(qb, $dialect, status);
-        }
-        if let Some(workflow_id) = &filter.workflow_id {
-            qb.push(" AND \"workflowId\" = ")
-                .push_bind(workflow_id.clone());
-        }
-        if let Some(from) = filter.created_from {
-            qb.push(" AND \"createdAt\" >= ").push_bind(Ts(from));
-        }
-        if let Some(before) = filter.created_before {
-            qb.push(" AND \"createdAt\" < ").push_bind(Ts(before));
-        }
-        if let Some(before_id) = &filter.before_id {
-            qb.push(" AND \"id\" < ").push_bind(before_id.clone());
-        }
-        if let Some((key, value)) = &filter.annotation {
-            let (head, value_head, tail) = annotation_match($dialect);
-            qb.push(head)
-                .push_bind(key.clone())
-                .push(value_head)
-                .push_bind(value.to_string())
-                .push(tail);
-        }
-        qb.push(" ORDER BY \"id\" DESC LIMIT ")
-            .push_bind(filter.limit.unwrap_or(100) as i64);
-        qb
-    }};
-}
-
 macro_rules! queries_impl {
     ($db:ty, $dialect:expr) => {
         impl SqlExecutor<$db> {
@@ -82,7 +42,40 @@ macro_rules! queries_impl {
                 filter: &RunFilter,
                 prefix: &'static str,
             ) -> QueryBuilder<$db> {
-                list_runs_query!($db, $dialect, filter, prefix)
+                let mut qb = QueryBuilder::<$db>::new(format!(
+                    "{}{}",
+                    prefix,
+                    RUNS.select_from($dialect, "WHERE 1 = 1")
+                ));
+                if let Some(status) = filter.status {
+                    qb.push(" AND \"status\" = ");
+                    push_status!(qb, $dialect, status);
+                }
+                if let Some(workflow_id) = &filter.workflow_id {
+                    qb.push(" AND \"workflowId\" = ")
+                        .push_bind(workflow_id.clone());
+                }
+                if let Some(from) = filter.created_from {
+                    qb.push(" AND \"createdAt\" >= ").push_bind(Ts(from));
+                }
+                if let Some(before) = filter.created_before {
+                    qb.push(" AND \"createdAt\" < ").push_bind(Ts(before));
+                }
+                if let Some(before_id) = &filter.before_id {
+                    qb.push(" AND \"id\" < ").push_bind(before_id.clone());
+                }
+                if let Some((key, value)) = &filter.annotation {
+                    let (head, value_head, tail) = annotation_match($dialect);
+                    qb.push(head)
+                        .push_bind(key.clone())
+                        .push(value_head)
+                        .push_bind(value.to_string())
+                        .push(tail);
+                }
+                qb.push(" ORDER BY \"id\" DESC LIMIT ")
+                    .push_bind(filter.limit.unwrap_or(100) as i64);
+                qb
+
             }
         }
 
