@@ -10,12 +10,16 @@ use std::time::Duration;
 use workflow_core::ports::{OutboxRecord, Registry};
 use workflow_prisma_compat::{EventWakeups, Migrations};
 
-/// How long a follower waits for a wake-up before it looks anyway.
-pub(crate) fn follow_delay(wakeups: &EventWakeups) -> Duration {
+/// How long `wf events --follow` and `wf runs show --follow` wait between looks without a notification.
+pub(crate) const FOLLOW_POLL: Duration = Duration::from_millis(250);
+
+/// How long a follower waits for a wake-up before it looks anyway: a second when the database notifies
+/// (the wake-up usually comes first), `poll` when it cannot (SQLite).
+pub(crate) fn follow_delay(wakeups: &EventWakeups, poll: Duration) -> Duration {
     if wakeups.is_notified() {
         Duration::from_secs(1)
     } else {
-        Duration::from_millis(250)
+        poll
     }
 }
 
@@ -30,7 +34,7 @@ pub(super) async fn run(
     let context = Context::open(url, registry, Migrations::Require).await?;
     let queries = context.queries();
     let mut wakeups = EventWakeups::connect(&context.url).await?;
-    let delay = follow_delay(&wakeups);
+    let delay = follow_delay(&wakeups, FOLLOW_POLL);
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);
     match &args.run {

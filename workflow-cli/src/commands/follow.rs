@@ -3,7 +3,7 @@
 //! pipes read well. With `--json` it waits quietly and the final view is printed as JSON.
 
 use super::CliError;
-use super::follow_delay;
+use super::{FOLLOW_POLL, follow_delay};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -18,7 +18,7 @@ pub(super) async fn run_progress(
     json: bool,
 ) -> Result<(), CliError> {
     let mut wakeups = EventWakeups::connect(url).await?;
-    let delay = follow_delay(&wakeups);
+    let delay = follow_delay(&wakeups, FOLLOW_POLL);
     let bar = (!json && std::io::stdout().is_terminal()).then(|| {
         let bar = ProgressBar::new(0);
         bar.set_style(

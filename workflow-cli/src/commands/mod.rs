@@ -10,7 +10,7 @@ use workflow_core::kernel::KernelError;
 use workflow_core::ports::{Registry, StoreError};
 use workflow_prisma_compat::ConnectError;
 
-pub(crate) use events::follow_delay;
+pub(crate) use events::{FOLLOW_POLL, follow_delay};
 pub(crate) use runs::{parse_annotation, parse_time};
 mod follow;
 

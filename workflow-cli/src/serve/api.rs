@@ -49,8 +49,13 @@ pub(crate) async fn list_runs(
         .status
         .as_deref()
         .map(|text| {
-            Status::parse(&text.to_uppercase())
-                .ok_or_else(|| bad(format!("status {text:?} is not one of PENDING, RUNNING, SUSPENDED, COMPLETED, FAILED, CANCELLED, SKIPPED")))
+            Status::parse(&text.to_uppercase()).ok_or_else(|| {
+                let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+                bad(format!(
+                    "status {text:?} is not one of {}",
+                    names.join(", ")
+                ))
+            })
         })
         .transpose()?;
     let filter = RunFilter {

@@ -84,7 +84,7 @@ pub(crate) async fn run(
     let queries = context.queries();
     let shutdown = CancellationToken::new();
     let mut wakeups = EventWakeups::connect(&context.url).await?;
-    let notified = wakeups.is_notified();
+    let poll = crate::commands::follow_delay(&wakeups, Duration::from_millis(args.poll_ms.max(10)));
     let (bump, events) = watch::channel(0_u64);
     let stop = shutdown.clone();
     tokio::spawn(async move {
@@ -101,11 +101,7 @@ pub(crate) async fn run(
         streams: Arc::new(Semaphore::new(args.max_streams)),
         max_streams: args.max_streams,
         events,
-        poll: if notified {
-            Duration::from_secs(1)
-        } else {
-            Duration::from_millis(args.poll_ms.max(10))
-        },
+        poll,
         shutdown: shutdown.clone(),
     };
     if state.token.is_none() {
