@@ -173,52 +173,11 @@ impl BackendFactory for PostgresBackend {
     }
 }
 
-/// The query plan of the job claim on PostgreSQL (`EXPLAIN`, one line per plan node), to check that
-/// claims are index-backed. The claim looks for jobs of the workflow `w`.
-///
-/// # Panics
-/// If the statement cannot be explained.
-pub async fn postgres_job_claim_plan(store: &PgStore) -> String {
-    let sql = format!("EXPLAIN {}", crate::exec::postgres_claim_sql());
-    let lines: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind("w")
-        .bind(crate::codec::Ts(chrono::Utc::now()))
-        .bind(1_i64)
-        .bind(vec!["w".to_owned()])
-        .fetch_all(store.pool())
-        .await
-        .expect("EXPLAIN the job claim");
-    lines.join("\n")
-}
-
-/// The query plan of the job claim on SQLite (`EXPLAIN QUERY PLAN`, one line per step), to check that
-/// claims are index-backed. The claim looks for jobs of the workflow `w`.
-///
-/// # Panics
-/// If the statement cannot be explained.
-pub async fn sqlite_job_claim_plan(store: &SqliteStore) -> String {
-    use sqlx::Row;
-    let sql = format!(
-        "EXPLAIN QUERY PLAN {}",
-        crate::sql::statements::sqlite_claim_jobs()
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind("w")
-        .bind(crate::codec::Ts(chrono::Utc::now()))
-        .bind(1_i64)
-        .bind("[\"w\"]")
-        .fetch_all(store.pool())
-        .await
-        .expect("EXPLAIN QUERY PLAN the job claim");
-    rows.iter()
-        .map(|row| row.get::<String, _>("detail"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The read-only queries whose plans the `EXPLAIN` tests check.
+/// The queries whose plans the `EXPLAIN` tests check (each with binds of the right types).
 #[derive(Clone, Debug)]
 pub enum PlannedQuery {
+    /// The job claim, for jobs of the workflow `w`.
+    JobClaim,
     /// `list_runs` with this filter.
     ListRuns(workflow_core::ports::RunFilter),
     /// A run's events after a sequence (the SSE cursor of one run).
@@ -235,6 +194,18 @@ pub async fn postgres_query_plan(store: &PgStore, query: &PlannedQuery) -> Strin
     use crate::exec::SqlExecutor;
     let statements = crate::sql::statements(crate::sql::Dialect::Postgres);
     let lines: Vec<String> = match query {
+        PlannedQuery::JobClaim => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "EXPLAIN {}",
+                crate::exec::postgres_claim_sql()
+            )))
+            .bind("w")
+            .bind(crate::codec::Ts(chrono::Utc::now()))
+            .bind(1_i64)
+            .bind(vec!["w".to_owned()])
+            .fetch_all(store.pool())
+            .await
+        }
         PlannedQuery::ListRuns(filter) => {
             let mut qb = SqlExecutor::<sqlx::Postgres>::list_runs_statement(filter, "EXPLAIN ");
             qb.build_query_scalar().fetch_all(store.pool()).await
@@ -276,6 +247,15 @@ pub async fn sqlite_query_plan(store: &SqliteStore, query: &PlannedQuery) -> Str
     let statements = crate::sql::statements(crate::sql::Dialect::Sqlite);
     let plan = |sql: &str| sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"));
     let rows = match query {
+        PlannedQuery::JobClaim => {
+            sqlx::query(plan(crate::sql::statements::sqlite_claim_jobs()))
+                .bind("w")
+                .bind(crate::codec::Ts(chrono::Utc::now()))
+                .bind(1_i64)
+                .bind("[\"w\"]")
+                .fetch_all(store.pool())
+                .await
+        }
         PlannedQuery::ListRuns(filter) => {
             let mut qb =
                 SqlExecutor::<sqlx::Sqlite>::list_runs_statement(filter, "EXPLAIN QUERY PLAN ");

@@ -3,7 +3,7 @@
 mod common;
 
 use sqlx::AssertSqlSafe;
-use workflow_prisma_compat::testing::{postgres_job_claim_plan, sqlite_job_claim_plan};
+use workflow_prisma_compat::testing::{PlannedQuery, postgres_query_plan, sqlite_query_plan};
 
 /// Inserts `finished` completed jobs and `pending` pending ones.
 fn fill(finished: usize, pending: usize, now: &str) -> String {
@@ -28,7 +28,7 @@ async fn postgres_claims_use_the_status_index() {
         .execute(store.pool())
         .await
         .unwrap();
-    let plan = postgres_job_claim_plan(&store).await;
+    let plan = postgres_query_plan(&store, &PlannedQuery::JobClaim).await;
     assert!(plan.contains("job_queue_status_priority_idx"), "{plan}");
     assert!(!plan.contains("Seq Scan on job_queue"), "{plan}");
     workflow_testing::conformance::BackendFactory::cleanup(&backend).await;
@@ -57,7 +57,7 @@ async fn sqlite_claims_use_the_status_index() {
         .execute(store.pool())
         .await
         .unwrap();
-    let plan = sqlite_job_claim_plan(&store).await;
+    let plan = sqlite_query_plan(&store, &PlannedQuery::JobClaim).await;
     assert!(
         plan.contains("USING INDEX job_queue_status_priority_idx (status=?)"),
         "{plan}"
