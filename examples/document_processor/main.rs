@@ -85,9 +85,13 @@ async fn process(args: Args) -> Result<DocumentReport, Box<dyn std::error::Error
         workflow_prisma_compat::store_url(&args.database_url)
     );
 
+    // `summarize` calls its model through `ctx.ai()`; here the model is a local mock speaking OpenAI's
+    // format (no network, no key), priced as gemini-2.5-flash.
+    let mock = workflow_examples::mock_llm::start().await?;
     let events = std::sync::Arc::new(BroadcastEventSink::new(1024));
     let kernel = Kernel::builder()
-        .store(db.store)
+        .store(db.store.clone())
+        .ai(workflow_examples::mock_llm::ai_setup(&mock))
         .event_sink(events.clone())
         .registry(Registry::new().with::<DocumentProcessor>())
         .build()?;
@@ -134,6 +138,22 @@ async fn process(args: Args) -> Result<DocumentReport, Box<dyn std::error::Error
         summary.total_cost,
         summary.total_tokens
     );
+    // Every model call is a row of `ai_calls` under the run's topic; the run's totals are their sums.
+    for call in db
+        .ai_calls
+        .ai_calls_by_topic(&format!("workflow.{run_id}."))
+        .await?
+    {
+        println!(
+            "ai call  {} {} via {}: {} in / {} out tokens, ${:.6}",
+            call.topic,
+            call.model_key,
+            call.model_id,
+            call.input_tokens,
+            call.output_tokens,
+            call.cost
+        );
+    }
     if summary.status != Status::Completed {
         let stages = kernel
             .store()
@@ -226,6 +246,33 @@ mod tests {
             "each invocation is a new run in the same file"
         );
         assert!(runs.iter().all(|run| run.status == Status::Completed));
+        // `summarize` called the mock model once per run through `ctx.ai()`: one ai_calls row under the
+        // stage's topic, and the run's totals are that row's cost and tokens.
+        for run in &runs {
+            let calls = db
+                .ai_calls
+                .ai_calls_by_topic(&format!("workflow.{}.", run.id))
+                .await
+                .unwrap();
+            assert_eq!(calls.len(), 1, "{calls:?}");
+            let call = &calls[0];
+            assert_eq!(call.topic, format!("workflow.{}.stage.summarize", run.id));
+            assert_eq!(
+                (call.call_type.as_str(), call.model_key.as_str()),
+                ("text", "gemini-2.5-flash")
+            );
+            assert!(
+                call.input_tokens > 0 && call.output_tokens > 0 && call.cost > 0.0,
+                "{call:?}"
+            );
+            assert!(
+                (run.total_cost - call.cost).abs() < 1e-12,
+                "{} vs {}",
+                run.total_cost,
+                call.cost
+            );
+            assert_eq!(run.total_tokens, call.input_tokens + call.output_tokens);
+        }
     }
 
     /// With `RUST_LOG=info` the subscriber the example installs shows each stage's events inside a `job`

@@ -2,3 +2,4 @@
 //! them are declared in the example binaries: stages and workflows may live in different crates.
 
 pub mod document;
+pub mod mock_llm;

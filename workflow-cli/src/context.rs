@@ -3,6 +3,7 @@
 
 use crate::commands::CliError;
 use std::sync::Arc;
+use workflow_core::ai::AiSetup;
 use workflow_core::kernel::Kernel;
 use workflow_core::ports::Registry;
 use workflow_core::query::Queries;
@@ -33,11 +34,17 @@ impl Context {
         Queries::new(self.db.store.clone()).with_ai_calls(self.db.ai_calls.clone())
     }
 
-    /// A kernel over the store and this binary's workflows.
+    /// A kernel over the store and this binary's workflows (for commands that run no stage code).
     pub fn kernel(&self) -> Kernel {
+        self.kernel_with_ai(AiSetup::default())
+    }
+
+    /// A kernel whose stages call models through `ai` (the worker's).
+    pub fn kernel_with_ai(&self, ai: AiSetup) -> Kernel {
         Kernel::builder()
             .store(self.db.store.clone())
             .shared_registry(Arc::new(self.registry.clone()))
+            .ai(ai)
             .build()
             .expect("the store and the registry are every port a kernel needs")
     }

@@ -32,6 +32,7 @@ pub use cli::Cli;
 
 use clap::{CommandFactory, FromArgMatches};
 use std::process::ExitCode;
+use workflow_core::ai::AiSetup;
 use workflow_core::ports::{Registry, WorkflowRegistry};
 
 /// Parses `std::env::args()` and runs the subcommand over `registry`'s workflows (the `worker`
@@ -40,8 +41,23 @@ pub async fn run(registry: Registry) -> ExitCode {
     run_from(std::env::args_os(), registry).await
 }
 
+/// [`run`] whose `worker` calls models through `ai` (its models and providers) instead of
+/// [`AiSetup::default`] (the built-in models, API keys from the environment).
+pub async fn run_with_ai(registry: Registry, ai: AiSetup) -> ExitCode {
+    run_from_with_ai(std::env::args_os(), registry, ai).await
+}
+
 /// [`run`] with explicit arguments (the first is the program name).
 pub async fn run_from<I, T>(args: I, registry: Registry) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    run_from_with_ai(args, registry, AiSetup::default()).await
+}
+
+/// [`run_with_ai`] with explicit arguments (the first is the program name).
+pub async fn run_from_with_ai<I, T>(args: I, registry: Registry, ai: AiSetup) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
@@ -60,7 +76,7 @@ where
         }
     };
     init_tracing();
-    match commands::dispatch(cli, registry).await {
+    match commands::dispatch(cli, registry, ai).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");

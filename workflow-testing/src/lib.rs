@@ -14,10 +14,12 @@ mod clock;
 pub mod conformance;
 mod events;
 mod memory;
+mod scripted_model;
 mod stage_run;
 
 pub use blob::InMemoryBlobStore;
 pub use clock::FakeClock;
 pub use events::CollectingEventSink;
 pub use memory::InMemoryStore;
+pub use scripted_model::ScriptedModel;
 pub use stage_run::{StageCheckReport, StageRun, StageRunReport};

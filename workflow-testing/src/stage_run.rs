@@ -8,6 +8,7 @@ use std::sync::Arc;
 use workflow_core::StageError;
 use workflow_core::StageOutputs;
 use workflow_core::StageStorage;
+use workflow_core::ai::{AiCallLogger, AiHelper, AiSetup};
 use workflow_core::ids::RunId;
 use workflow_core::ports::BlobStore;
 use workflow_core::{BatchStep, Completion, Stage};
@@ -40,6 +41,7 @@ pub struct StageRun {
     outputs: StageOutputs,
     store: Arc<dyn BlobStore>,
     resume_state: Option<Value>,
+    ai: Option<AiHelper>,
 }
 
 impl Default for StageRun {
@@ -64,7 +66,19 @@ impl StageRun {
             outputs: StageOutputs::new(),
             store: Arc::new(InMemoryBlobStore::new()),
             resume_state: None,
+            ai: None,
         }
+    }
+
+    /// Lets `ctx.ai()` call `setup`'s models (for example [`ScriptedModel::setup`](crate::ScriptedModel::setup)),
+    /// logging to a fresh in-memory `ai_calls` table; the calls' cost and tokens land in the report's
+    /// metrics (`totalCost`, `totalTokens`). Without it, AI calls fail with a message saying so.
+    #[must_use]
+    pub fn ai(mut self, setup: AiSetup) -> Self {
+        let log = Arc::new(crate::InMemoryStore::new());
+        let logger = AiCallLogger::new(log, Arc::new(workflow_core::ports::SystemClock));
+        self.ai = Some(AiHelper::new("", logger).with_setup(setup));
+        self
     }
 
     /// Sets the run id.
@@ -124,10 +138,14 @@ impl StageRun {
             self.info.workflow_type.clone(),
             self.info.workflow_run_id.clone(),
         );
-        StageEnv::new(self.info, storage, Recorder::new())
+        let env = StageEnv::new(self.info, storage, Recorder::new())
             .with_outputs(self.outputs)
             .with_raw_config(config)
-            .with_resume_state(self.resume_state)
+            .with_resume_state(self.resume_state);
+        match &self.ai {
+            Some(ai) => env.with_ai(ai),
+            None => env,
+        }
     }
 
     /// Runs stage `S`'s body with a typed input and config.

@@ -1,6 +1,7 @@
 //! The document processor of the upstream README: `extract-text >> summarize >> (sentiment | keywords) >>
-//! aggregate`. The stages are deterministic (no network, no model calls) so the example runs anywhere; the
-//! summarizer records a simulated AI usage so the run's cost totals are visible.
+//! aggregate`. The stages are deterministic so the example runs anywhere; `summarize` calls a model through
+//! `ctx.ai()` (the examples serve it from a local mock, [`crate::mock_llm`]), so the run's cost totals are
+//! real sums of logged calls.
 
 mod analysis;
 mod extract;

@@ -6,6 +6,7 @@ mod runs;
 mod worker;
 
 use crate::cli::{Cli, Command};
+use workflow_core::ai::AiSetup;
 use workflow_core::kernel::KernelError;
 use workflow_core::ports::{Registry, StoreError};
 use workflow_prisma_compat::ConnectError;
@@ -46,13 +47,13 @@ pub(crate) enum CliError {
 }
 
 /// Runs the parsed command line.
-pub(crate) async fn dispatch(cli: Cli, registry: Registry) -> Result<(), CliError> {
+pub(crate) async fn dispatch(cli: Cli, registry: Registry, ai: AiSetup) -> Result<(), CliError> {
     let json = cli.json;
     match cli.command {
         Command::Migrate(args) => migrate::run(cli.database_url, args, json).await,
         Command::Runs(command) => runs::run(cli.database_url, registry, command, json).await,
         Command::Events(args) => events::run(cli.database_url, registry, args, json).await,
         Command::Serve(args) => crate::serve::run(cli.database_url, registry, args).await,
-        Command::Worker(args) => worker::run(cli.database_url, registry, args).await,
+        Command::Worker(args) => worker::run(cli.database_url, registry, ai, args).await,
     }
 }

@@ -4,6 +4,7 @@
 use super::CliError;
 use crate::cli::WorkerArgs;
 use crate::context::Context;
+use workflow_core::ai::AiSetup;
 use workflow_core::hosts::{HostConfig, WorkerHost};
 use workflow_core::ports::{Registry, WorkflowRegistry};
 use workflow_prisma_compat::Migrations;
@@ -11,6 +12,7 @@ use workflow_prisma_compat::Migrations;
 pub(super) async fn run(
     url: Option<String>,
     registry: Registry,
+    ai: AiSetup,
     args: WorkerArgs,
 ) -> Result<(), CliError> {
     if registry.workflow_ids().is_empty() {
@@ -41,7 +43,7 @@ pub(super) async fn run(
             }
         });
     }
-    WorkerHost::new(context.kernel(), config)
+    WorkerHost::new(context.kernel_with_ai(ai), config)
         .run_until_signal()
         .await
         .map_err(|error| CliError::Usage(error.to_string()))

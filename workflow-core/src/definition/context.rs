@@ -8,6 +8,7 @@ use super::outputs::{StageOutputs, decode_json};
 use super::record::{Annotation, LogEntry, LogLevel, ProgressUpdate, Recorder};
 use super::stage::Stage;
 use super::storage::StageStorage;
+use crate::ai::AiHelper;
 use crate::ids::{RunId, StageId, StageRecordId, WorkflowId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -50,6 +51,7 @@ pub struct StageEnv {
     typed_resume_state: OnceLock<Box<dyn Any + Send + Sync>>,
     storage: StageStorage,
     recorder: Recorder,
+    ai: AiHelper,
 }
 
 impl StageEnv {
@@ -63,7 +65,21 @@ impl StageEnv {
             typed_resume_state: OnceLock::new(),
             storage,
             recorder,
+            ai: AiHelper::unconfigured(),
         }
+    }
+
+    /// Binds `ctx.ai()` to `ai`'s models, providers and call log, under this stage's topic
+    /// (`workflow.<runId>.stage.<stageId>`) and adding its calls' usage to this stage's metrics. The
+    /// kernel does this for every execution; tests of a single stage call it themselves.
+    #[must_use]
+    pub fn with_ai(mut self, ai: &AiHelper) -> Self {
+        self.ai = ai.for_stage(
+            &self.info.workflow_run_id,
+            &self.info.stage_id,
+            self.recorder.usage_meter(),
+        );
+        self
     }
 
     /// Sets the outputs of earlier stages.
@@ -182,10 +198,28 @@ impl StageEnv {
     }
 
     /// Adds the cost (USD) and tokens of an AI call to this stage's metrics; the run's `totalCost` and
-    /// `totalTokens` are the sums over its stages.
+    /// `totalTokens` are the sums over its stages. Calls made through [`ai`](Self::ai) are added
+    /// already; this is for usage the engine did not see (a model called some other way).
     pub fn record_usage(&self, cost: f64, tokens: u64) {
-        self.recorder.add_metric("totalCost", cost);
-        self.recorder.add_metric("totalTokens", tokens as f64);
+        self.recorder.usage_meter().add(cost, tokens);
+    }
+
+    /// The AI helper of this stage: model calls logged to `ai_calls` under the topic
+    /// `workflow.<runId>.stage.<stageId>`, their cost and tokens added to this stage's metrics (and so
+    /// to the run's totals). See [`AiHelper`] for the calls and [`crate::ai`] for configuring models.
+    ///
+    /// ```no_run
+    /// use workflow_core::prelude::*;
+    ///
+    /// #[stage]
+    /// async fn summarize(ctx: &StageContext, text: String) -> Result<String, StageError> {
+    ///     let reply = ctx.ai().generate_text("gpt-4o-mini", format!("Summarize: {text}")).await?;
+    ///     Ok(reply.value)
+    /// }
+    /// # fn main() {}
+    /// ```
+    pub fn ai(&self) -> &AiHelper {
+        &self.ai
     }
 
     /// Sets a custom metric (stored in the stage's `metrics`).

@@ -198,8 +198,41 @@ pub(crate) type LogWriter = Arc<dyn Fn(&LogEntry) + Send + Sync>;
 /// Collects what a stage records; shared between the context and the engine.
 #[derive(Default)]
 pub struct Recorder {
-    recorded: Mutex<Recorded>,
+    recorded: Arc<Mutex<Recorded>>,
     log_writer: Option<LogWriter>,
+}
+
+/// Adds AI usage to a stage's `totalCost` / `totalTokens` metrics from outside its context (the AI
+/// helper holds one); shares the [`Recorder`]'s metrics.
+#[derive(Clone)]
+pub(crate) struct UsageMeter(Arc<Mutex<Recorded>>);
+
+impl UsageMeter {
+    /// Adds `cost` (USD) and `tokens`.
+    pub(crate) fn add(&self, cost: f64, tokens: u64) {
+        let mut recorded = lock(&self.0);
+        add_to(&mut recorded.metrics, "totalCost", cost);
+        add_to(&mut recorded.metrics, "totalTokens", tokens as f64);
+    }
+}
+
+fn lock(recorded: &Mutex<Recorded>) -> MutexGuard<'_, Recorded> {
+    // A panic while holding this lock cannot leave `Recorded` half-updated (every update is one push).
+    recorded
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Adds `amount` to the number at `key` (missing: 0), keeping whole numbers integers.
+fn add_to(metrics: &mut Map<String, Value>, key: &str, amount: f64) {
+    let current = metrics.get(key).and_then(Value::as_f64).unwrap_or(0.0);
+    let total = current + amount;
+    let value = if total.fract() == 0.0 && total.abs() < 9.0e15 {
+        Value::from(total as i64)
+    } else {
+        serde_json::Number::from_f64(total).map_or(Value::Null, Value::Number)
+    };
+    metrics.insert(key.to_owned(), value);
 }
 
 impl Recorder {
@@ -211,16 +244,18 @@ impl Recorder {
     /// A recorder that hands every log entry to `writer` as it is made.
     pub fn with_log_writer(writer: LogWriter) -> Self {
         Recorder {
-            recorded: Mutex::default(),
+            recorded: Arc::default(),
             log_writer: Some(writer),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, Recorded> {
-        // A panic while holding this lock cannot leave `Recorded` half-updated (every update is one push).
-        self.recorded
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.recorded)
+    }
+
+    /// A handle that adds AI usage to these metrics.
+    pub(crate) fn usage_meter(&self) -> UsageMeter {
+        UsageMeter(self.recorded.clone())
     }
 
     pub(crate) fn log(&self, entry: LogEntry) {
@@ -238,22 +273,6 @@ impl Recorder {
         if !annotation.value.is_null() {
             self.lock().annotations.push(annotation);
         }
-    }
-
-    pub(crate) fn add_metric(&self, key: &str, amount: f64) {
-        let mut recorded = self.lock();
-        let current = recorded
-            .metrics
-            .get(key)
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0);
-        let total = current + amount;
-        let value = if total.fract() == 0.0 && total.abs() < 9.0e15 {
-            Value::from(total as i64)
-        } else {
-            serde_json::Number::from_f64(total).map_or(Value::Null, Value::Number)
-        };
-        recorded.metrics.insert(key.to_owned(), value);
     }
 
     pub(crate) fn set_metric(&self, key: String, value: Value) {
@@ -292,10 +311,8 @@ mod tests {
     #[test]
     fn usage_metrics_add_up_and_null_annotations_are_skipped() {
         let recorder = Recorder::new();
-        recorder.add_metric("totalCost", 0.5);
-        recorder.add_metric("totalCost", 0.25);
-        recorder.add_metric("totalTokens", 100.0);
-        recorder.add_metric("totalTokens", 20.0);
+        recorder.usage_meter().add(0.5, 100);
+        recorder.usage_meter().add(0.25, 20);
         recorder.annotate(Annotation::new("skipped", Option::<u8>::None));
         recorder.annotate(Annotation::new("kept", 1));
         let recorded = recorder.take();

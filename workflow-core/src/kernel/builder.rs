@@ -1,6 +1,7 @@
 //! [`KernelBuilder`].
 
 use super::{Kernel, KernelConfig, Ports};
+use crate::ai::{AiCallLogger, AiHelper, AiSetup};
 use crate::events::TracingEventSink;
 use crate::ports::{
     ActivityExecutor, BlobStore, Clock, EventSink, LocalExecutor, Store, StoreBlobs, SystemClock,
@@ -23,6 +24,8 @@ pub struct KernelBuilder {
     clock: Option<Arc<dyn Clock>>,
     registry: Option<Arc<dyn WorkflowRegistry>>,
     executor: Option<Arc<dyn ActivityExecutor>>,
+    ai: Option<AiSetup>,
+    ai_calls: Option<AiCallLogger>,
     config: KernelConfig,
 }
 
@@ -79,6 +82,21 @@ impl KernelBuilder {
         self
     }
 
+    /// The models and providers `ctx.ai()` calls (default [`AiSetup::default`]: the built-in models,
+    /// API keys from the environment).
+    #[must_use]
+    pub fn ai(mut self, config: AiSetup) -> Self {
+        self.ai = Some(config);
+        self
+    }
+
+    /// Where `ctx.ai()` logs calls (default the store's own `ai_calls` table, [`Store::ai_call_log`]).
+    #[must_use]
+    pub fn ai_call_logger(mut self, logger: AiCallLogger) -> Self {
+        self.ai_calls = Some(logger);
+        self
+    }
+
     /// Sets the kernel's tunables (default `KernelConfig::default()`).
     #[must_use]
     pub fn config(mut self, config: KernelConfig) -> Self {
@@ -96,13 +114,20 @@ impl KernelBuilder {
                 true,
             ),
         };
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let ai_calls = self.ai_calls.or_else(|| {
+            let log = store.clone().ai_call_log()?;
+            Some(AiCallLogger::new(log, clock.clone()))
+        });
+        let ai = AiHelper::root(Arc::new(self.ai.unwrap_or_default()), ai_calls);
         let ports = Ports {
             store,
             blobs,
             blobs_in_store,
             registry: self.registry.ok_or(MissingPort("registry"))?,
             events: self.events.unwrap_or_else(|| Arc::new(TracingEventSink)),
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            clock,
+            ai,
             executor: self.executor.unwrap_or_else(|| Arc::new(LocalExecutor)),
             config: self.config,
         };

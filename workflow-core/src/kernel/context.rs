@@ -1,6 +1,7 @@
 //! What a stage reads: the outputs of the stages it declared (dependencies and `optional` reads) and of the
 //! previous group (its input), loaded in one query; and the run output derived from the last group.
 
+use super::Ports;
 use crate::definition::context::{StageEnv, StageRunInfo};
 use crate::definition::outputs::StageOutputs;
 use crate::definition::record::Recorder;
@@ -10,7 +11,6 @@ use crate::ports::blob::keys;
 use crate::ports::{BlobStore, RunRecord, StageRecord, Status, StoreError};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// Where a completed stage's output lives: `outputData._artifactKey` (a blob key), or the legacy inline
 /// object.
@@ -197,9 +197,10 @@ pub(crate) fn run_output(definition: &WorkflowDefinition, outputs: &StageOutputs
     }
 }
 
-/// The environment of a stage execution or poll: ids from the run and stage rows, storage over `blobs`.
+/// The environment of a stage execution or poll: ids from the run and stage rows, storage over the
+/// kernel's blobs, `ctx.ai()` from its AI helper.
 pub(crate) fn stage_env(
-    blobs: Arc<dyn BlobStore>,
+    ports: &Ports,
     run: &RunRecord,
     stage: &StageRecord,
     recorder: Recorder,
@@ -216,6 +217,12 @@ pub(crate) fn stage_env(
         stage_record_id: stage.id.clone(),
         attempt: stage.attempt.max(0) as u32,
     };
-    let storage = StageStorage::new(blobs, run.workflow_type.clone(), run.id.clone());
-    StageEnv::new(info, storage, recorder).with_raw_config(raw_config)
+    let storage = StageStorage::new(
+        ports.blobs.clone(),
+        run.workflow_type.clone(),
+        run.id.clone(),
+    );
+    StageEnv::new(info, storage, recorder)
+        .with_raw_config(raw_config)
+        .with_ai(&ports.ai)
 }

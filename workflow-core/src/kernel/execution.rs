@@ -290,7 +290,7 @@ impl Kernel {
             execution.stage.id.clone(),
         );
         let env = stage_env(
-            ports.blobs.clone(),
+            ports,
             &execution.run,
             &execution.stage,
             logs.recorder(),

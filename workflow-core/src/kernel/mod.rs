@@ -91,6 +91,8 @@ pub(crate) struct Ports {
     pub clock: Arc<dyn Clock>,
     pub registry: Arc<dyn WorkflowRegistry>,
     pub executor: Arc<dyn ActivityExecutor>,
+    /// The root of every stage's `ctx.ai()`.
+    pub ai: crate::ai::AiHelper,
     pub config: KernelConfig,
 }
 

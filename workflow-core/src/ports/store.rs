@@ -8,6 +8,7 @@
 //! exist so that a backend can do the hot path in a few statements; their default implementations are
 //! built from the single-row operations and are what the in-memory store uses.
 
+use super::ai_calls::AiCallLog;
 use super::error::StoreError;
 use super::jobs::{
     ClaimedJob, JobClaim, JobEnd, JobLease, JobRecord, NewJob, StaleJobs, SuspendedJobEnd,
@@ -21,6 +22,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use super::writes::stage_is_unfinished;
@@ -60,6 +62,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// A short name for messages (`memory`, `sqlite`, `postgres`).
     fn kind(&self) -> &'static str;
+
+    /// The store's `ai_calls` table, where `ctx.ai()` logs model calls when the kernel is not given
+    /// another log. `None` (the default) for stores without one: AI calls then fail with a message
+    /// saying so.
+    fn ai_call_log(self: Arc<Self>) -> Option<Arc<dyn AiCallLog>> {
+        None
+    }
 }
 
 /// A transaction.

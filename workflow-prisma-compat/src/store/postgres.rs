@@ -104,4 +104,10 @@ impl Store for PgStore {
     fn kind(&self) -> &'static str {
         "postgres"
     }
+
+    fn ai_call_log(
+        self: std::sync::Arc<Self>,
+    ) -> Option<std::sync::Arc<dyn workflow_core::ports::AiCallLog>> {
+        Some(self)
+    }
 }

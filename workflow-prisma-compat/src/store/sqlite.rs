@@ -136,4 +136,10 @@ impl Store for SqliteStore {
     fn kind(&self) -> &'static str {
         "sqlite"
     }
+
+    fn ai_call_log(
+        self: std::sync::Arc<Self>,
+    ) -> Option<std::sync::Arc<dyn workflow_core::ports::AiCallLog>> {
+        Some(self)
+    }
 }

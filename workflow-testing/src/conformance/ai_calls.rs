@@ -2,7 +2,7 @@
 
 use super::harness::{BackendFactory, Harness};
 use serde_json::json;
-use workflow_core::ai::{AiCall, AiCallLogger, AiCallType, ModelPrice};
+use workflow_core::ai::{AiCall, AiCallLogger, AiCallType, ModelRegistry};
 
 fn call(topic: &str, input: u32, output: u32) -> AiCall {
     AiCall {
@@ -14,7 +14,10 @@ fn call(topic: &str, input: u32, output: u32) -> AiCall {
         response: "A summary.".into(),
         input_tokens: input,
         output_tokens: output,
-        cost: ModelPrice::GEMINI_2_5_FLASH.cost(u64::from(input), u64::from(output), false),
+        cost: ModelRegistry::builtin()
+            .get("gemini-2.5-flash")
+            .expect("a built-in model")
+            .cost(u64::from(input), u64::from(output), false),
         metadata: Some(json!({ "status": "ok" })),
     }
 }

@@ -152,6 +152,10 @@ impl Store for InMemoryStore {
     fn kind(&self) -> &'static str {
         "memory"
     }
+
+    fn ai_call_log(self: Arc<Self>) -> Option<Arc<dyn AiCallLog>> {
+        Some(self)
+    }
 }
 
 #[async_trait]

@@ -123,13 +123,7 @@ impl Kernel {
             stage.id.clone(),
         );
         let raw_config = stage.config.clone().unwrap_or_else(|| json!({}));
-        let env = std::sync::Arc::new(stage_env(
-            ports.blobs.clone(),
-            run,
-            stage,
-            logs.recorder(),
-            raw_config,
-        ));
+        let env = std::sync::Arc::new(stage_env(ports, run, stage, logs.recorder(), raw_config));
         let state = stage.suspended_state.clone().unwrap_or(Value::Null);
         let checked = AssertUnwindSafe(node.stage.check_completion(env.clone(), state))
             .catch_unwind()

@@ -1,53 +1,11 @@
-//! AI call cost tracking: [`AiCallLogger`] writes every model call to `ai_calls` (the table the TypeScript
-//! engine's `AICallLogger` writes) and aggregates usage by topic; [`ModelPrice`] computes costs as the
-//! reference does (`tokens / 1e6 × price per million`, with a discount for batch calls).
-//!
-//! Stage code reports a call's cost to its run with `ctx.record_usage(cost, tokens)`; the logger keeps the
-//! per-call record (prompt, response, model) for audits and per-topic statistics.
+//! [`AiCallLogger`]: writes model calls to `ai_calls` (the table the TypeScript engine's `AICallLogger`
+//! writes) and aggregates usage by topic prefix.
 
 use crate::ports::{AiCallLog, AiCallRecord, Clock, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::HashSet;
 use std::sync::Arc;
-
-/// Prices of a model, in USD per million tokens.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ModelPrice {
-    /// USD per million prompt tokens.
-    pub input_per_million: f64,
-    /// USD per million completion tokens.
-    pub output_per_million: f64,
-    /// Discount on batch calls, in percent.
-    pub batch_discount_percent: f64,
-}
-
-impl ModelPrice {
-    /// `gemini-2.5-flash` as priced by the reference: $0.30 / $2.50 per million tokens, 50 % batch discount.
-    pub const GEMINI_2_5_FLASH: ModelPrice = ModelPrice {
-        input_per_million: 0.30,
-        output_per_million: 2.50,
-        batch_discount_percent: 50.0,
-    };
-
-    /// The cost of a call.
-    ///
-    /// ```
-    /// use workflow_core::ai::ModelPrice;
-    ///
-    /// let price = ModelPrice::GEMINI_2_5_FLASH;
-    /// assert!((price.cost(1_000_000, 1_000_000, false) - 2.80).abs() < 1e-9);
-    /// assert!((price.cost(1_000_000, 1_000_000, true) - 1.40).abs() < 1e-9);
-    /// ```
-    pub fn cost(&self, input_tokens: u64, output_tokens: u64, batch: bool) -> f64 {
-        let full = input_tokens as f64 / 1e6 * self.input_per_million
-            + output_tokens as f64 / 1e6 * self.output_per_million;
-        if batch {
-            full * (1.0 - self.batch_discount_percent / 100.0)
-        } else {
-            full
-        }
-    }
-}
 
 /// The kind of an AI call, stored as text in `ai_calls.callType` (the TypeScript engine's values).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -129,7 +87,7 @@ pub struct AiCall {
     pub input_tokens: u32,
     /// Completion tokens the provider billed.
     pub output_tokens: u32,
-    /// What the call cost in USD (`ModelPrice::cost` computes it from the tokens).
+    /// What the call cost in USD (`ModelSpec::cost` computes it from the tokens).
     pub cost: f64,
     /// Extra data (`status`, `batchId`, ...).
     pub metadata: Option<Value>,
@@ -234,12 +192,30 @@ impl AiCallLogger {
         batch_id: &str,
     ) -> Result<bool, StoreError> {
         let calls = self.calls(topic_prefix).await?;
-        Ok(calls.iter().any(|c| {
-            c.metadata
-                .as_ref()
-                .and_then(|m| m.get("batchId"))
-                .and_then(Value::as_str)
-                == Some(batch_id)
-        }))
+        Ok(calls.iter().any(|c| batch_of(c) == Some(batch_id)))
     }
+
+    /// The `metadata.customId`s of the rows recorded for batch `batch_id` under `topic_prefix`.
+    pub async fn batch_custom_ids(
+        &self,
+        topic_prefix: &str,
+        batch_id: &str,
+    ) -> Result<HashSet<String>, StoreError> {
+        let calls = self.calls(topic_prefix).await?;
+        Ok(calls
+            .iter()
+            .filter(|c| batch_of(c) == Some(batch_id))
+            .filter_map(|c| {
+                c.metadata
+                    .as_ref()?
+                    .get("customId")?
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .collect())
+    }
+}
+
+fn batch_of(call: &AiCallRecord) -> Option<&str> {
+    call.metadata.as_ref()?.get("batchId")?.as_str()
 }
