@@ -184,6 +184,32 @@ pub enum PlannedQuery {
     RunEvents,
     /// The event feed of all runs after an event id.
     EventFeed,
+    /// The AI calls under a topic prefix (`ai_calls_by_topic`), as the store matches prefixes.
+    AiCallsByTopic(String),
+    /// The AI usage under a topic prefix (`ai_usage_by_topic`), as the store matches prefixes.
+    AiUsageByTopic(String),
+}
+
+/// The statement `query` explains for AI topics, its prefix and the upper bound it binds (if any).
+fn topic_statement(
+    dialect: crate::sql::Dialect,
+    matching: crate::sql::statements::TopicMatch,
+    query: &PlannedQuery,
+) -> Option<(&'static str, String, Option<String>)> {
+    use crate::sql::statements::{TopicMatch, prefix_successor};
+    let statements = crate::sql::statements(dialect);
+    let (variants, prefix) = match query {
+        PlannedQuery::AiCallsByTopic(prefix) => (&statements.ai_calls_by_topic, prefix),
+        PlannedQuery::AiUsageByTopic(prefix) => (&statements.ai_usage_by_topic, prefix),
+        _ => return None,
+    };
+    let upper = prefix_successor(prefix).filter(|_| matching == TopicMatch::Range);
+    let matching = if upper.is_some() {
+        TopicMatch::Range
+    } else {
+        TopicMatch::Exact
+    };
+    Some((variants[matching as usize], prefix.clone(), upper))
 }
 
 /// The PostgreSQL plan of `query` (`EXPLAIN`, one line per plan node).
@@ -232,6 +258,20 @@ pub async fn postgres_query_plan(store: &PgStore, query: &PlannedQuery) -> Strin
             .fetch_all(store.pool())
             .await
         }
+        PlannedQuery::AiCallsByTopic(_) | PlannedQuery::AiUsageByTopic(_) => {
+            let matching = store.topic_match().await.expect("the collation is read");
+            let (sql, prefix, upper) =
+                topic_statement(crate::sql::Dialect::Postgres, matching, query)
+                    .expect("a topic query");
+            let explain =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}"))).bind(prefix);
+            match upper {
+                Some(upper) => explain.bind(upper),
+                None => explain,
+            }
+            .fetch_all(store.pool())
+            .await
+        }
     }
     .expect("EXPLAIN a query");
     lines.join("\n")
@@ -276,6 +316,19 @@ pub async fn sqlite_query_plan(store: &SqliteStore, query: &PlannedQuery) -> Str
                 .bind(100_i64)
                 .fetch_all(store.pool())
                 .await
+        }
+        PlannedQuery::AiCallsByTopic(_) | PlannedQuery::AiUsageByTopic(_) => {
+            let matching = store.topic_match().await.expect("SQLite matches by range");
+            let (sql, prefix, upper) =
+                topic_statement(crate::sql::Dialect::Sqlite, matching, query)
+                    .expect("a topic query");
+            let explain = sqlx::query(plan(sql)).bind(prefix);
+            match upper {
+                Some(upper) => explain.bind(upper),
+                None => explain,
+            }
+            .fetch_all(store.pool())
+            .await
         }
     }
     .expect("EXPLAIN QUERY PLAN a query");

@@ -61,11 +61,19 @@ fn queries() -> Vec<(&'static str, PlannedQuery)> {
         ),
         ("a run's events after a sequence", PlannedQuery::RunEvents),
         ("the feed of all runs after an id", PlannedQuery::EventFeed),
+        (
+            "AI usage of a run",
+            PlannedQuery::AiUsageByTopic("workflow.c0000050000.".into()),
+        ),
+        (
+            "AI calls of a stage",
+            PlannedQuery::AiCallsByTopic("workflow.c0000050000.stage.s2".into()),
+        ),
     ]
 }
 
-/// 100,000 runs (one per second from 2026-01-01, ten workflows, 2% failed), two events each, and a
-/// `tenant` annotation on every tenth run, for PostgreSQL (`generate_series`) or SQLite (a recursive
+/// 100,000 runs (one per second from 2026-01-01, ten workflows, 2% failed), two events and one AI call
+/// (topic `workflow.<runId>.stage.s<0..2>`) each, and a `tenant` annotation on every tenth run, for PostgreSQL (`generate_series`) or SQLite (a recursive
 /// CTE `n(i)`).
 fn fill(series: &str, timestamp: &str, text: &str) -> String {
     format!(
@@ -76,7 +84,9 @@ fn fill(series: &str, timestamp: &str, text: &str) -> String {
          SELECT 'e' || {pad} || '-' || s.seq, 'c' || {pad}, s.seq, 'stage:completed', '{{}}', 'c', {timestamp}, {timestamp} \
          FROM {series} CROSS JOIN (SELECT 1 AS seq UNION ALL SELECT 2) AS s; \
          INSERT INTO workflow_annotations (id, \"createdAt\", \"workflowRunId\", scope, key, value) \
-         SELECT 'a' || {pad}, {timestamp}, 'c' || {pad}, 'run', 'tenant', ('\"t' || (i % 7) || '\"'){json_cast} FROM {series} WHERE i % 10 = 0;",
+         SELECT 'a' || {pad}, {timestamp}, 'c' || {pad}, 'run', 'tenant', ('\"t' || (i % 7) || '\"'){json_cast} FROM {series} WHERE i % 10 = 0; \
+         INSERT INTO ai_calls (id, \"createdAt\", topic, \"callType\", \"modelKey\", \"modelId\", prompt, response, \"inputTokens\", \"outputTokens\", cost) \
+         SELECT 'ai' || {pad}, {timestamp}, 'workflow.c' || {pad} || '.stage.s' || (i % 3), 'text', 'm', 'm', '', '', 10, 5, 0.001 FROM {series};",
         pad = if text == "text" {
             "lpad(i::text, 10, '0')"
         } else {
@@ -139,6 +149,10 @@ async fn postgres_queries_are_index_backed_at_100k_runs() {
     );
     let plan = postgres_query_plan(&store, &PlannedQuery::EventFeed).await;
     assert!(plan.contains("outbox_events_pkey"), "{plan}");
+    // The test database sorts by code point (C.UTF-8), so topic prefixes are index ranges.
+    let usage = PlannedQuery::AiUsageByTopic("workflow.c0000050000.".into());
+    let plan = postgres_query_plan(&store, &usage).await;
+    assert!(plan.contains("ai_calls_topic_idx"), "{plan}");
     workflow_testing::conformance::BackendFactory::cleanup(&backend).await;
 }
 
@@ -169,4 +183,7 @@ async fn sqlite_queries_are_index_backed_at_100k_runs() {
             || plan.contains("outbox_events_workflowRunId_sequence_key"),
         "{plan}"
     );
+    let usage = PlannedQuery::AiUsageByTopic("workflow.c0000050000.".into());
+    let plan = sqlite_query_plan(&store, &usage).await;
+    assert!(plan.contains("ai_calls_topic_idx"), "{plan}");
 }

@@ -174,15 +174,10 @@ impl AiCallLogger {
         self.log.ai_calls_by_topic(topic_prefix).await
     }
 
-    /// Usage over every call whose topic starts with `topic_prefix` (a parent topic sees its children).
+    /// Usage over every call whose topic starts with `topic_prefix` (a parent topic sees its children),
+    /// aggregated by the store (on the SQL stores one `SELECT COUNT/SUM` over `ai_calls_topic_idx`).
     pub async fn usage(&self, topic_prefix: &str) -> Result<AiUsage, StoreError> {
-        let calls = self.calls(topic_prefix).await?;
-        Ok(AiUsage {
-            calls: calls.len(),
-            input_tokens: calls.iter().map(|c| c.input_tokens.max(0) as u64).sum(),
-            output_tokens: calls.iter().map(|c| c.output_tokens.max(0) as u64).sum(),
-            total_cost: calls.iter().map(|c| c.cost).sum(),
-        })
+        self.log.ai_usage_by_topic(topic_prefix).await
     }
 
     /// Whether the results of batch `batch_id` under `topic_prefix` were already recorded.

@@ -3,6 +3,7 @@
 
 use super::{SqlExecutor, blob_run, failed};
 use crate::codec::{Json, Ts};
+use crate::sql::statements::{TopicMatch, prefix_successor};
 use crate::sql::{Dialect, statements};
 use crate::tables::{ANNOTATIONS, Decoded};
 use chrono::{DateTime, Utc};
@@ -13,6 +14,7 @@ use sqlx::QueryBuilder;
 #[cfg(feature = "sqlite")]
 use sqlx::Sqlite;
 use std::time::Duration;
+use workflow_core::ai::AiUsage;
 use workflow_core::ids::cuid;
 use workflow_core::ports::*;
 use workflow_core::ports::{in_progress_marker, is_in_progress_marker};
@@ -377,17 +379,56 @@ macro_rules! records_ops {
             pub(crate) async fn op_ai_calls_by_topic(
                 &mut self,
                 prefix: &str,
+                matching: TopicMatch,
             ) -> Result<Vec<AiCallRecord>, StoreError> {
+                let (matching, upper) = topic_bounds(prefix, matching);
                 let query = sqlx::query_as::<_, Decoded<AiCallRecord>>(
-                    statements($dialect).ai_calls_by_topic,
+                    statements($dialect).ai_calls_by_topic[matching as usize],
                 )
                 .bind(prefix.to_owned());
+                let query = match upper {
+                    Some(upper) => query.bind(upper),
+                    None => query,
+                };
                 on!(self, read, |e| query.fetch_all(e).await)
                     .map(|rows| rows.into_iter().map(|d| d.0).collect())
                     .map_err(failed("read AI calls"))
             }
+
+            pub(crate) async fn op_ai_usage_by_topic(
+                &mut self,
+                prefix: &str,
+                matching: TopicMatch,
+            ) -> Result<AiUsage, StoreError> {
+                let (matching, upper) = topic_bounds(prefix, matching);
+                let query = sqlx::query_as::<_, (i64, i64, i64, f64)>(
+                    statements($dialect).ai_usage_by_topic[matching as usize],
+                )
+                .bind(prefix.to_owned());
+                let query = match upper {
+                    Some(upper) => query.bind(upper),
+                    None => query,
+                };
+                let (calls, input, output, cost) = on!(self, read, |e| query.fetch_one(e).await)
+                    .map_err(failed("sum AI calls"))?;
+                Ok(AiUsage {
+                    calls: calls.max(0) as usize,
+                    input_tokens: input.max(0) as u64,
+                    output_tokens: output.max(0) as u64,
+                    total_cost: cost,
+                })
+            }
         }
     };
+}
+
+/// The statement variant and upper bound for `prefix`: a range needs the prefix's successor, and a
+/// prefix without one (empty) matches everything, which the exact form expresses.
+fn topic_bounds(prefix: &str, matching: TopicMatch) -> (TopicMatch, Option<String>) {
+    match (matching, prefix_successor(prefix)) {
+        (TopicMatch::Range, Some(upper)) => (TopicMatch::Range, Some(upper)),
+        _ => (TopicMatch::Exact, None),
+    }
 }
 
 #[cfg(feature = "postgres")]

@@ -110,8 +110,43 @@ pub(crate) struct Statements {
     pub delete_blob_prefix: &'static str,
     /// 12 columns of an AI call.
     pub insert_ai_call: &'static str,
-    /// `$1` topic prefix.
-    pub ai_calls_by_topic: &'static str,
+    /// AI calls under a topic prefix, oldest first, by [`TopicMatch`].
+    pub ai_calls_by_topic: [&'static str; 2],
+    /// Count and sums (calls, input tokens, output tokens, cost) of AI calls under a topic prefix, by
+    /// [`TopicMatch`].
+    pub ai_usage_by_topic: [&'static str; 2],
+}
+
+/// How a statement selects the `ai_calls` rows under a topic prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TopicMatch {
+    /// `substr(topic, 1, length($1)) = $1`: exact under any collation, not served by the topic index.
+    Exact = 0,
+    /// `$1 <= topic < $2` with `$2` the prefix's successor: served by `ai_calls_topic_idx`, exact only
+    /// where text sorts by code point (SQLite's `BINARY`; PostgreSQL's `C`/`POSIX`/`C.UTF-8`).
+    Range = 1,
+}
+
+impl TopicMatch {
+    const PREDICATES: [&'static str; 2] = [
+        "substr(\"topic\", 1, length($1)) = $1",
+        "\"topic\" >= $1 AND \"topic\" < $2",
+    ];
+}
+
+/// The smallest string greater than every string that starts with `prefix`, in code-point order: the
+/// prefix with its last character incremented (characters that cannot be are dropped first). `None`
+/// when there is none (an empty prefix, or only `char::MAX`): then every string qualifies.
+pub(crate) fn prefix_successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (last as u32 + 1..=char::MAX as u32).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 fn leak(text: String) -> &'static str {
@@ -289,10 +324,19 @@ fn build(d: Dialect) -> Statements {
         insert_ai_call: "INSERT INTO \"ai_calls\" (\"id\", \"createdAt\", \"topic\", \"callType\", \"modelKey\", \"modelId\", \"prompt\", \
                          \"response\", \"inputTokens\", \"outputTokens\", \"cost\", \"metadata\") \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        ai_calls_by_topic: leak(AI_CALLS.select_from(
-            d,
-            "WHERE substr(\"topic\", 1, length($1)) = $1 ORDER BY \"createdAt\" ASC, \"id\" ASC",
-        )),
+        ai_calls_by_topic: TopicMatch::PREDICATES.map(|predicate| {
+            leak(AI_CALLS.select_from(
+                d,
+                &format!("WHERE {predicate} ORDER BY \"createdAt\" ASC, \"id\" ASC"),
+            ))
+        }),
+        ai_usage_by_topic: TopicMatch::PREDICATES.map(|predicate| {
+            leak(format!(
+                "SELECT COUNT(*) AS \"calls\", COALESCE(SUM(\"inputTokens\"), 0) AS \"inputTokens\", \
+                 COALESCE(SUM(\"outputTokens\"), 0) AS \"outputTokens\", COALESCE(SUM(\"cost\"), 0.0) AS \"cost\" \
+                 FROM \"ai_calls\" WHERE {predicate}"
+            ))
+        }),
     }
 }
 
@@ -356,5 +400,25 @@ mod tests {
                 .contains("pg_try_advisory_xact_lock(7270, hashtext(\"workflowRunId\"))")
         );
         assert!(sqlite_claim_jobs().contains("json_each($4)"));
+    }
+
+    #[test]
+    fn a_prefix_successor_bounds_exactly_the_strings_with_that_prefix() {
+        assert_eq!(
+            prefix_successor("workflow.r1.").as_deref(),
+            Some("workflow.r1/")
+        );
+        assert_eq!(prefix_successor("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_successor("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(prefix_successor(""), None);
+        assert_eq!(prefix_successor("\u{10FFFF}"), None);
+        let upper = prefix_successor("workflow.r9").unwrap();
+        for inside in ["workflow.r9", "workflow.r9.stage", "workflow.r9\u{10FFFF}"] {
+            assert!(
+                inside >= "workflow.r9" && inside < upper.as_str(),
+                "{inside}"
+            );
+        }
+        assert!("workflow.r:" >= upper.as_str());
     }
 }

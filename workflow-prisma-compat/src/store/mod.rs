@@ -28,6 +28,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
+use workflow_core::ai::AiUsage;
 use workflow_core::ports::*;
 
 /// In-process wake-ups, one per signal.
@@ -69,6 +70,9 @@ pub struct SqlStore<DB: Database> {
     /// The PostgreSQL listener, started by the first wait.
     listener: OnceLock<Option<AbortHandle>>,
     #[cfg(feature = "postgres")]
+    /// How topic prefixes are matched in `ai_calls` (decided by the collation, once).
+    topic_match: tokio::sync::OnceCell<crate::sql::statements::TopicMatch>,
+    #[cfg(feature = "postgres")]
     /// Coalesced `NOTIFY`s to workers of other processes (PostgreSQL).
     remote: Option<Arc<wake::RemoteWake>>,
 }
@@ -104,6 +108,8 @@ impl<DB: Database> SqlStore<DB> {
             signals: Arc::new(Signals::new()),
             listener: OnceLock::new(),
             #[cfg(feature = "postgres")]
+            topic_match: tokio::sync::OnceCell::new(),
+            #[cfg(feature = "postgres")]
             remote: None,
         }
     }
@@ -137,7 +143,17 @@ macro_rules! ai_call_log {
                 &self,
                 topic_prefix: &str,
             ) -> Result<Vec<AiCallRecord>, StoreError> {
-                self.autocommit().op_ai_calls_by_topic(topic_prefix).await
+                let matching = self.topic_match().await?;
+                self.autocommit()
+                    .op_ai_calls_by_topic(topic_prefix, matching)
+                    .await
+            }
+
+            async fn ai_usage_by_topic(&self, topic_prefix: &str) -> Result<AiUsage, StoreError> {
+                let matching = self.topic_match().await?;
+                self.autocommit()
+                    .op_ai_usage_by_topic(topic_prefix, matching)
+                    .await
             }
         }
     };

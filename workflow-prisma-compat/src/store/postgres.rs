@@ -4,6 +4,7 @@
 use super::connect::{ConnectError, Migrations, prepare, redact};
 use super::{PgStore, listen, wake};
 use crate::exec::SqlExecutor;
+use crate::sql::statements::TopicMatch;
 use async_trait::async_trait;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
@@ -109,5 +110,35 @@ impl Store for PgStore {
         self: std::sync::Arc<Self>,
     ) -> Option<std::sync::Arc<dyn workflow_core::ports::AiCallLog>> {
         Some(self)
+    }
+}
+
+/// Whether `ai_calls.topic` sorts by code point in this database: a libc `C`, `POSIX` or `C.UTF-8`
+/// collation (for the database, and the column's own is the default or `C`). ICU and language
+/// collations order punctuation differently, so a prefix range over the index would miss rows there.
+const TOPIC_SORTS_BYTEWISE: &str = "SELECT d.\"datlocprovider\" = 'c' \
+     AND (d.\"datcollate\" IN ('C', 'POSIX') OR lower(replace(d.\"datcollate\", '-', '')) = 'c.utf8') \
+     AND COALESCE((SELECT a.\"attcollation\" IN (100, 950) FROM pg_attribute a \
+                   WHERE a.\"attrelid\" = to_regclass('\"ai_calls\"') AND a.\"attname\" = 'topic'), true) \
+     FROM pg_database d WHERE d.\"datname\" = current_database()";
+
+impl PgStore {
+    /// How this database matches topic prefixes: by index range where text sorts by code point,
+    /// exactly (without the index) otherwise. Asked once per store.
+    pub(crate) async fn topic_match(&self) -> Result<TopicMatch, StoreError> {
+        let decided = self.topic_match.get_or_try_init(|| async {
+            let bytewise = sqlx::query_scalar::<_, bool>(TOPIC_SORTS_BYTEWISE)
+                .fetch_one(self.pool())
+                .await;
+            Ok::<_, StoreError>(match bytewise {
+                Ok(true) => TopicMatch::Range,
+                Ok(false) => TopicMatch::Exact,
+                Err(error) => {
+                    tracing::debug!(%error, "cannot read the collation; matching AI topics exactly");
+                    TopicMatch::Exact
+                }
+            })
+        });
+        decided.await.copied()
     }
 }

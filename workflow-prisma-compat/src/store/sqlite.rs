@@ -5,6 +5,7 @@
 use super::SqliteStore;
 use super::connect::{ConnectError, Migrations, prepare};
 use crate::exec::SqlExecutor;
+use crate::sql::statements::TopicMatch;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
@@ -141,5 +142,12 @@ impl Store for SqliteStore {
         self: std::sync::Arc<Self>,
     ) -> Option<std::sync::Arc<dyn workflow_core::ports::AiCallLog>> {
         Some(self)
+    }
+}
+
+impl SqliteStore {
+    /// SQLite compares text with `BINARY` (code point order in UTF-8), so a prefix is an index range.
+    pub(crate) async fn topic_match(&self) -> Result<TopicMatch, StoreError> {
+        Ok(TopicMatch::Range)
     }
 }

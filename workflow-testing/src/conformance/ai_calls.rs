@@ -64,3 +64,60 @@ pub async fn calls_are_logged_and_aggregated(factory: &dyn BackendFactory) {
     assert!(!logger.is_recorded("workflow.r1.", "batch-8").await.unwrap());
     assert_eq!(logger.usage("workflow.r3").await.unwrap().calls, 0);
 }
+
+/// A topic prefix matches exactly the topics that start with it: not a sibling that merely sorts next to
+/// it (`r1.` vs `r10.`, `r1-`), not `LIKE` wildcards, and not topics that differ only in case; non-ASCII,
+/// a prefix whose successor is punctuation (`r9` → `r:`) and the empty prefix work. Sums and rows agree.
+pub async fn topic_prefixes_match_exactly(factory: &dyn BackendFactory) {
+    let h = Harness::new(factory).await;
+    let logger = AiCallLogger::new(h.backend.ai_calls.clone(), h.clock.clone());
+    let topics = [
+        "workflow.r1.stage.a",
+        "workflow.r1.stage.a.chunk.1",
+        "workflow.r1.stage.ab",
+        "workflow.r10.stage.a",
+        "workflow.r1-x.stage.a",
+        "workflow.R1.stage.a",
+        "workflow.r%.stage.a",
+        "workflow.r_.stage.a",
+        "workflow.rü.stage.a",
+        "workflow.rü.stage.ß",
+        "workflow.r9.stage.a",
+    ];
+    for (i, topic) in topics.iter().enumerate() {
+        logger.log(call(topic, i as u32 + 1, 1)).await.unwrap();
+    }
+    let cases: [(&str, &[usize]); 10] = [
+        ("workflow.r1.", &[0, 1, 2]),
+        ("workflow.r1.stage.a", &[0, 1, 2]),
+        ("workflow.r1.stage.a.", &[1]),
+        ("workflow.r1", &[0, 1, 2, 3, 4]),
+        ("workflow.r%", &[6]),
+        ("workflow.r_", &[7]),
+        ("workflow.rü.stage.", &[8, 9]),
+        ("workflow.rü.stage.ß", &[9]),
+        // The successor of `…r9` is `…r:`, which language collations sort before digits.
+        ("workflow.r9", &[10]),
+        ("", &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
+    ];
+    for (prefix, expected) in cases {
+        let mut found: Vec<String> = logger
+            .calls(prefix)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.topic)
+            .collect();
+        found.sort();
+        let mut wanted: Vec<String> = expected.iter().map(|&i| topics[i].to_owned()).collect();
+        wanted.sort();
+        assert_eq!(found, wanted, "rows under {prefix:?}");
+        let usage = logger.usage(prefix).await.unwrap();
+        let input: u64 = expected.iter().map(|&i| i as u64 + 1).sum();
+        assert_eq!(
+            (usage.calls, usage.input_tokens, usage.output_tokens),
+            (expected.len(), input, expected.len() as u64),
+            "usage under {prefix:?}"
+        );
+    }
+}
