@@ -6,14 +6,16 @@ use futures::stream::{BoxStream, StreamExt};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use workflow_core::ai::{
-    AiCallLogger, AiError, AiHelper, AiProvider, AiSetup, EmbedRequest, Embeddings, Generation,
-    ModelRegistry, ModelSpec, Prompt, Providers, StreamEvent, Usage,
+    AiCallLogger, AiError, AiHelper, AiProvider, AiSetup, BatchItem, BatchRequest, BatchState,
+    BatchStatus, EmbedRequest, Embeddings, Generation, ModelRegistry, ModelSpec, Prompt, Providers,
+    StreamEvent, Usage,
 };
 use workflow_core::ports::SystemClock;
 
 /// Replies with the texts it was given, in order (the last one again when they run out), billing one
 /// token per word of prompt and reply; embeds every text as `[words, chars]`; streams a reply word by
-/// word. Each prompt it received is kept for assertions.
+/// word; runs batches at once (a submitted batch is `Completed`, each request answered as a prompt
+/// would be). Each prompt it received is kept for assertions.
 ///
 /// ```
 /// use workflow_testing::ScriptedModel;
@@ -34,6 +36,7 @@ use workflow_core::ports::SystemClock;
 pub struct ScriptedModel {
     replies: Arc<Mutex<VecDeque<String>>>,
     prompts: Arc<Mutex<Vec<Prompt>>>,
+    batches: Arc<Mutex<Vec<Vec<BatchItem>>>>,
 }
 
 impl ScriptedModel {
@@ -42,6 +45,7 @@ impl ScriptedModel {
         ScriptedModel {
             replies: Arc::new(Mutex::new(replies.into_iter().map(Into::into).collect())),
             prompts: Arc::default(),
+            batches: Arc::default(),
         }
     }
 
@@ -127,5 +131,63 @@ impl AiProvider for ScriptedModel {
             .collect();
         events.push(Ok(StreamEvent::Usage(generation.usage)));
         Ok(futures::stream::iter(events).boxed())
+    }
+
+    async fn submit_batch(
+        &self,
+        _model: &ModelSpec,
+        requests: &[BatchRequest],
+    ) -> Result<String, AiError> {
+        let items = requests
+            .iter()
+            .map(|request| BatchItem {
+                custom_id: request.custom_id.clone(),
+                outcome: Ok(self.next_reply(&request.prompt)),
+            })
+            .collect();
+        let mut batches = self.batches.lock().unwrap();
+        batches.push(items);
+        Ok(format!("scripted-batch-{}", batches.len()))
+    }
+
+    async fn batch_status(
+        &self,
+        model: &ModelSpec,
+        batch_id: &str,
+    ) -> Result<BatchStatus, AiError> {
+        let items = self.batch(model, batch_id)?;
+        let total = items.len() as u64;
+        Ok(BatchStatus {
+            state: BatchState::Completed,
+            total,
+            succeeded: total,
+            failed: 0,
+        })
+    }
+
+    async fn batch_results(
+        &self,
+        model: &ModelSpec,
+        batch_id: &str,
+    ) -> Result<Vec<BatchItem>, AiError> {
+        self.batch(model, batch_id)
+    }
+}
+
+impl ScriptedModel {
+    fn batch(&self, model: &ModelSpec, batch_id: &str) -> Result<Vec<BatchItem>, AiError> {
+        let index = batch_id
+            .strip_prefix("scripted-batch-")
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| n.checked_sub(1));
+        let batches = self.batches.lock().unwrap();
+        index
+            .and_then(|i| batches.get(i).cloned())
+            .ok_or_else(|| AiError::Http {
+                provider: model.provider.clone(),
+                model: model.provider_model_id.clone(),
+                status: 404,
+                message: format!("no batch {batch_id}"),
+            })
     }
 }

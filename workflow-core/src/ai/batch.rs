@@ -102,7 +102,7 @@ impl Batch {
     pub async fn results(&self, handle: &BatchHandle) -> Result<Vec<BatchResult>, AiError> {
         let (spec, provider) = self.helper.resolve(&self.model)?;
         let items = provider.batch_results(spec, &handle.id).await?;
-        let logger = self.helper.logger_for_batches()?;
+        let logger = self.helper.logger()?;
         let recorded = logger
             .batch_custom_ids(self.helper.topic(), &handle.id)
             .await?;
@@ -113,7 +113,7 @@ impl Batch {
                     let usage = generation.usage;
                     let cost = if recorded.contains(&item.custom_id) {
                         let cost = spec.cost(usage.input_tokens, usage.output_tokens, true);
-                        if let Some(meter) = self.helper.meter() {
+                        if let Some(meter) = self.helper.meter.as_ref() {
                             meter.add(cost, usage.total());
                         }
                         cost

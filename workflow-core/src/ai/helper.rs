@@ -2,7 +2,7 @@
 
 use super::batch::Batch;
 use super::error::AiError;
-use super::logger::{AiCall, AiCallLogger, AiCallType, AiUsage};
+use super::logger::{AiCallLogger, AiCallType, AiUsage};
 use super::models::{ModelRegistry, ModelSpec};
 use super::object::{output_schema, parse_object};
 use super::provider::{EmbedRequest, Prompt, Usage};
@@ -11,7 +11,7 @@ use super::stream::TextStream;
 use crate::definition::record::UsageMeter;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
 
 /// A model call's result with what it cost.
@@ -43,10 +43,10 @@ pub struct AiReply<T> {
 /// ```
 #[derive(Clone)]
 pub struct AiHelper {
-    topic: String,
-    config: Arc<AiSetup>,
-    logger: Option<AiCallLogger>,
-    meter: Option<UsageMeter>,
+    pub(super) topic: String,
+    pub(super) setup: Arc<AiSetup>,
+    pub(super) logger: Option<AiCallLogger>,
+    pub(super) meter: Option<UsageMeter>,
 }
 
 impl AiHelper {
@@ -55,16 +55,16 @@ impl AiHelper {
     pub fn new(topic: impl Into<String>, logger: AiCallLogger) -> Self {
         AiHelper {
             topic: topic.into(),
-            config: Arc::new(AiSetup::default()),
+            setup: Arc::new(AiSetup::default()),
             logger: Some(logger),
             meter: None,
         }
     }
 
-    /// Uses `config`'s models and providers.
+    /// Uses `setup`'s models and providers instead (default [`AiSetup::default`]).
     #[must_use]
-    pub fn with_setup(mut self, config: impl Into<Arc<AiSetup>>) -> Self {
-        self.config = config.into();
+    pub fn with_setup(mut self, setup: impl Into<Arc<AiSetup>>) -> Self {
+        self.setup = setup.into();
         self
     }
 
@@ -77,10 +77,10 @@ impl AiHelper {
     }
 
     /// The kernel's helper: no topic yet, possibly no logger (a store without `ai_calls`).
-    pub(crate) fn root(config: Arc<AiSetup>, logger: Option<AiCallLogger>) -> Self {
+    pub(crate) fn root(setup: Arc<AiSetup>, logger: Option<AiCallLogger>) -> Self {
         AiHelper {
             topic: String::new(),
-            config,
+            setup,
             logger,
             meter: None,
         }
@@ -90,7 +90,7 @@ impl AiHelper {
     pub(crate) fn for_stage(&self, run_id: &str, stage_id: &str, meter: UsageMeter) -> Self {
         AiHelper {
             topic: format!("workflow.{run_id}.stage.{stage_id}"),
-            config: self.config.clone(),
+            setup: self.setup.clone(),
             logger: self.logger.clone(),
             meter: Some(meter),
         }
@@ -103,7 +103,7 @@ impl AiHelper {
 
     /// The models and providers it calls.
     pub fn setup(&self) -> &AiSetup {
-        &self.config
+        &self.setup
     }
 
     /// A helper under `<topic>.<segment>` (or `<topic>.<segment>.<id>`), sharing the logger and, in a
@@ -298,119 +298,11 @@ impl AiHelper {
         model: &str,
     ) -> Result<(&ModelSpec, &Arc<dyn super::AiProvider>), AiError> {
         self.logger()?;
-        self.config.resolve(model)
+        self.setup.resolve(model)
     }
 
-    fn logger(&self) -> Result<&AiCallLogger, AiError> {
+    pub(crate) fn logger(&self) -> Result<&AiCallLogger, AiError> {
         self.logger.as_ref().ok_or(AiError::NoCallLog)
-    }
-
-    /// Records the outcome of a call (cost and row on success, a cost-0 error row on failure).
-    async fn settle<A>(
-        &self,
-        kind: AiCallType,
-        spec: &ModelSpec,
-        prompt: &str,
-        answer: Result<A, AiError>,
-        describe: impl FnOnce(&A) -> (String, Usage),
-    ) -> Result<(A, Usage, f64), AiError> {
-        match answer {
-            Ok(answer) => {
-                let (response, usage) = describe(&answer);
-                let cost = self
-                    .record(kind, spec, prompt, response, usage, false, None)
-                    .await;
-                Ok((answer, usage, cost))
-            }
-            Err(error) => {
-                self.record_failure(kind, spec, prompt, &error).await;
-                Err(error)
-            }
-        }
-    }
-
-    /// Adds the call's cost to the stage and writes its row; returns the cost. A row that cannot be
-    /// written is reported as a warning: the call happened and its cost stays in the stage's metrics.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn record(
-        &self,
-        kind: AiCallType,
-        spec: &ModelSpec,
-        prompt: &str,
-        response: String,
-        usage: Usage,
-        batch: bool,
-        metadata: Option<Value>,
-    ) -> f64 {
-        let cost = spec.cost(usage.input_tokens, usage.output_tokens, batch);
-        if let Some(meter) = &self.meter {
-            meter.add(cost, usage.total());
-        }
-        let mut meta = json!({"provider": spec.provider, "status": "success"});
-        if let (Some(Value::Object(extra)), Value::Object(map)) = (metadata, &mut meta) {
-            map.extend(extra);
-        }
-        self.write(kind, spec, prompt, response, usage, cost, meta)
-            .await;
-        cost
-    }
-
-    pub(crate) async fn record_failure(
-        &self,
-        kind: AiCallType,
-        spec: &ModelSpec,
-        prompt: &str,
-        error: &AiError,
-    ) {
-        let meta =
-            json!({"provider": spec.provider, "status": "error", "error": error.to_string()});
-        self.write(
-            kind,
-            spec,
-            prompt,
-            String::new(),
-            Usage::default(),
-            0.0,
-            meta,
-        )
-        .await;
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn write(
-        &self,
-        kind: AiCallType,
-        spec: &ModelSpec,
-        prompt: &str,
-        response: String,
-        usage: Usage,
-        cost: f64,
-        metadata: Value,
-    ) {
-        let Some(logger) = &self.logger else { return };
-        let call = AiCall {
-            topic: self.topic.clone(),
-            call_type: kind,
-            model_key: spec.key.clone(),
-            model_id: spec.provider_model_id.clone(),
-            prompt: prompt.to_owned(),
-            response,
-            input_tokens: u32::try_from(usage.input_tokens).unwrap_or(u32::MAX),
-            output_tokens: u32::try_from(usage.output_tokens).unwrap_or(u32::MAX),
-            cost,
-            metadata: Some(metadata),
-        };
-        if let Err(error) = logger.log(call).await {
-            tracing::warn!(%error, topic = %self.topic, model = %spec.key, "could not record an AI call in ai_calls");
-        }
-    }
-
-    pub(crate) fn logger_for_batches(&self) -> Result<&AiCallLogger, AiError> {
-        self.logger()
-    }
-
-    pub(crate) fn meter(&self) -> Option<&UsageMeter> {
-        self.meter.as_ref()
     }
 }
 

@@ -40,6 +40,7 @@ mod object;
 mod provider;
 #[cfg(feature = "ai-providers")]
 pub mod providers;
+mod recording;
 mod setup;
 mod stream;
 

@@ -4,6 +4,7 @@
 
 mod anthropic;
 mod gemini;
+mod helper;
 mod openai;
 
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 use super::harness::{BackendFactory, Harness};
 use serde_json::json;
 use workflow_core::ai::{AiCall, AiCallLogger, AiCallType, ModelRegistry};
+use workflow_core::ports::Status;
 
 fn call(topic: &str, input: u32, output: u32) -> AiCall {
     AiCall {
@@ -120,4 +121,78 @@ pub async fn topic_prefixes_match_exactly(factory: &dyn BackendFactory) {
             "usage under {prefix:?}"
         );
     }
+}
+
+/// `ctx.ai()` in a sync and an async-batch stage: each call is a row of the store's own `ai_calls`
+/// under `workflow.<runId>.stage.<stageId>` (batch results at the discounted price, marked with their
+/// batch id), and the run's `totalCost` / `totalTokens` are the sums of its rows.
+pub async fn stage_calls_are_logged_and_summed_into_the_run(factory: &dyn BackendFactory) {
+    let h = Harness::new(factory).await;
+    let run_id = h
+        .create("conformance-ai", json!({ "text": "What is the answer?" }))
+        .await;
+    let run = h.drive(&run_id).await;
+    assert_eq!(run.status, Status::Completed, "{run:?}");
+    assert_eq!(
+        run.output,
+        Some(json!(["The answer is 42.", "The answer is 42."]))
+    );
+    let calls = h
+        .backend
+        .ai_calls
+        .ai_calls_by_topic(&format!("workflow.{run_id}."))
+        .await
+        .unwrap();
+    let summary: Vec<(&str, &str, i32, i32)> = calls
+        .iter()
+        .map(|c| {
+            let stage = c.topic.rsplit('.').next().unwrap();
+            (c.call_type.as_str(), stage, c.input_tokens, c.output_tokens)
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("text", "ask-model", 4, 4),
+            ("embed", "ask-model", 4, 0),
+            ("batch", "batch-model", 4, 4),
+            ("batch", "batch-model", 2, 4),
+        ]
+    );
+    for call in &calls {
+        assert_eq!(
+            call.topic,
+            format!(
+                "workflow.{run_id}.stage.{}",
+                call.topic.rsplit('.').next().unwrap()
+            )
+        );
+        assert_eq!(
+            (call.model_key.as_str(), call.model_id.as_str()),
+            ("scripted", "scripted-1")
+        );
+    }
+    let batch = &calls[2];
+    assert_eq!(
+        batch.metadata.as_ref().unwrap()["batchId"],
+        "scripted-batch-1"
+    );
+    assert_eq!(batch.metadata.as_ref().unwrap()["customId"], "first");
+    // $1 / $2 per million tokens, batch calls at half price.
+    let expected = (4.0 + 8.0 + 4.0 + (4.0 + 8.0) / 2.0 + (2.0 + 8.0) / 2.0) / 1e6;
+    let sum: f64 = calls.iter().map(|c| c.cost).sum();
+    assert!((sum - expected).abs() < 1e-15, "{sum} vs {expected}");
+    assert!(
+        (run.total_cost - expected).abs() < 1e-15,
+        "{}",
+        run.total_cost
+    );
+    assert_eq!(run.total_tokens, 4 + 4 + 4 + 4 + 4 + 2 + 4);
+    let stages = h.stages(&run_id).await;
+    let metric = |id: &str, key: &str| {
+        let stage = stages.iter().find(|s| s.stage_id == id).unwrap();
+        stage.metrics.as_ref().unwrap()[key].as_f64().unwrap()
+    };
+    assert_eq!(metric("ask-model", "totalTokens"), 12.0);
+    assert_eq!(metric("batch-model", "totalTokens"), 14.0);
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
+use workflow_core::ai::{BatchHandle, BatchRequest};
 use workflow_core::prelude::*;
 
 /// What a fixture stage does; the workflow input and every stage output.
@@ -296,6 +297,66 @@ workflow! {
     }
 }
 
+/// Asks the harness's scripted model (`scripted`, see [`crate::ScriptedModel`]) for a text and
+/// embeddings of `input.text`, through `ctx.ai()`.
+#[stage]
+pub async fn ask_model(ctx: &StageContext, input: Question) -> Result<String, StageError> {
+    let reply = ctx
+        .ai()
+        .generate_text("scripted", input.text.as_str())
+        .await?;
+    ctx.ai().embed("scripted", input.text.as_str()).await?;
+    Ok(reply.value)
+}
+
+/// Submits two prompts to the scripted model's batch API, suspends, and reads the results when polled.
+#[stage(check_completion = check_model_batch)]
+pub async fn batch_model(
+    ctx: &StageContext,
+    input: String,
+) -> Result<BatchStep<Vec<String>, BatchHandle>, StageError> {
+    let requests = vec![
+        BatchRequest::new("first", input.as_str()),
+        BatchRequest::new("second", "and again"),
+    ];
+    let handle = ctx.ai().batch("scripted").submit(requests).await?;
+    Ok(Suspend::new(handle)
+        .poll_every(Duration::from_secs(30))
+        .into())
+}
+
+async fn check_model_batch(
+    ctx: &CheckContext,
+    handle: BatchHandle,
+) -> Result<Completion<Vec<String>>, StageError> {
+    let batch = ctx.ai().batch(&handle.model);
+    if !batch.status(&handle).await?.state.is_finished() {
+        return Ok(Completion::not_ready());
+    }
+    let results = batch.results(&handle).await?;
+    Ok(Completion::Ready(
+        results
+            .into_iter()
+            .map(|r| r.reply.map_or_else(|e| e, |reply| reply.value))
+            .collect(),
+    ))
+}
+
+/// The input of [`AiPipeline`].
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Question {
+    /// What to ask.
+    pub text: String,
+}
+
+workflow! {
+    /// ask_model >> batch_model: model calls through `ctx.ai()`, one sync and one async-batch stage.
+    pub AiPipeline = "conformance-ai" {
+        input: Question,
+        stages: ask_model >> batch_model,
+    }
+}
+
 workflow! {
     /// A stage with a required config.
     pub Configured = "conformance-configured" {
@@ -307,6 +368,7 @@ workflow! {
 /// Every fixture workflow.
 pub fn registry() -> workflow_core::ports::Registry {
     workflow_core::ports::Registry::new()
+        .with::<AiPipeline>()
         .with::<Linear>()
         .with::<Fanout>()
         .with::<ParallelEnd>()

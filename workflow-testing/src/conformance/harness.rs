@@ -94,11 +94,13 @@ impl Harness {
 
     fn build(backend: Backend, clock: Arc<FakeClock>, registry: Arc<dyn WorkflowRegistry>) -> Self {
         let events = Arc::new(CollectingEventSink::new());
+        let model = crate::ScriptedModel::new(["The answer is 42."]);
         let kernel = Kernel::builder()
             .store(backend.store.clone())
             .event_sink(events.clone())
             .clock(clock.clone())
             .shared_registry(registry)
+            .ai(model.setup())
             .build()
             .expect("every port is set");
         let host = HostConfig {

@@ -82,7 +82,8 @@ macro_rules! __conformance_scenarios {
             bad_input { nul_bytes_are_refused_with_the_field_named, oversize_keys_are_refused,
                 an_output_that_cannot_be_stored_fails_the_stage }
             annotations { attach_and_list, legacy_metadata_is_projected }
-            ai_calls { calls_are_logged_and_aggregated, topic_prefixes_match_exactly }
+            ai_calls { calls_are_logged_and_aggregated, topic_prefixes_match_exactly,
+                stage_calls_are_logged_and_summed_into_the_run }
             queries { runs_are_listed_by_filter_and_page, a_run_reads_back_with_stages_output_and_events,
                 the_feed_hands_out_settled_events_once }
             blobs { blob_store_contract }

@@ -1,13 +1,15 @@
 //! [`OpenAiCompatible`]: the OpenAI API shape — chat completions, embeddings, the Batch API — which
 //! OpenAI, OpenRouter and local servers (vLLM, llama.cpp, Ollama, LM Studio) speak.
 
+mod batch;
+
 use super::http::{ApiKey, Endpoint, HttpOptions};
 use super::sse;
 use crate::ai::error::AiError;
 use crate::ai::models::ModelSpec;
 use crate::ai::provider::{
-    AiProvider, BatchItem, BatchRequest, BatchState, BatchStatus, EmbedRequest, Embeddings,
-    Generation, Prompt, StreamEvent, Usage,
+    AiProvider, BatchItem, BatchRequest, BatchStatus, EmbedRequest, Embeddings, Generation, Prompt,
+    StreamEvent, Usage,
 };
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
@@ -201,43 +203,6 @@ struct EmbeddingItem {
     embedding: Vec<f32>,
 }
 
-#[derive(Deserialize)]
-struct WireBatch {
-    id: String,
-    status: String,
-    #[serde(default)]
-    request_counts: Option<Counts>,
-    #[serde(default)]
-    output_file_id: Option<String>,
-    #[serde(default)]
-    error_file_id: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-struct Counts {
-    #[serde(default)]
-    total: u64,
-    #[serde(default)]
-    completed: u64,
-    #[serde(default)]
-    failed: u64,
-}
-
-#[derive(Deserialize)]
-struct BatchLine {
-    custom_id: String,
-    #[serde(default)]
-    response: Option<BatchLineResponse>,
-    #[serde(default)]
-    error: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct BatchLineResponse {
-    status_code: u16,
-    body: Value,
-}
-
 #[async_trait]
 impl AiProvider for OpenAiCompatible {
     async fn generate(&self, model: &ModelSpec, prompt: &Prompt) -> Result<Generation, AiError> {
@@ -327,41 +292,7 @@ impl AiProvider for OpenAiCompatible {
         model: &ModelSpec,
         requests: &[BatchRequest],
     ) -> Result<String, AiError> {
-        let id = &model.provider_model_id;
-        let mut lines = String::new();
-        for request in requests {
-            let line = json!({
-                "custom_id": request.custom_id,
-                "method": "POST",
-                "url": "/v1/chat/completions",
-                "body": chat_body(model, &request.prompt),
-            });
-            lines.push_str(&line.to_string());
-            lines.push('\n');
-        }
-        let key = self.endpoint.api_key()?;
-        let url = self.endpoint.url("/files");
-        let upload = || {
-            let file = reqwest::multipart::Part::text(lines.clone())
-                .file_name("batch.jsonl")
-                .mime_str("application/jsonl")
-                .expect("a valid mime type");
-            let form = reqwest::multipart::Form::new()
-                .text("purpose", "batch")
-                .part("file", file);
-            self.authorized(self.endpoint.client().post(&url), &key)
-                .multipart(form)
-        };
-        let file: Value = self.endpoint.json(id, upload).await?;
-        let file_id = file["id"]
-            .as_str()
-            .ok_or_else(|| self.endpoint.malformed(id, "no file id"))?;
-        let body = json!({"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h"});
-        let batch: WireBatch = self
-            .endpoint
-            .json(id, self.post("/batches", &body)?)
-            .await?;
-        Ok(batch.id)
+        batch::submit(self, model, requests).await
     }
 
     async fn batch_status(
@@ -369,31 +300,7 @@ impl AiProvider for OpenAiCompatible {
         model: &ModelSpec,
         batch_id: &str,
     ) -> Result<BatchStatus, AiError> {
-        let id = &model.provider_model_id;
-        let batch: WireBatch = self
-            .endpoint
-            .json(id, self.get(&format!("/batches/{batch_id}"))?)
-            .await?;
-        let state = match batch.status.as_str() {
-            "validating" => BatchState::Pending,
-            "in_progress" | "finalizing" | "cancelling" => BatchState::Running,
-            "completed" => BatchState::Completed,
-            "failed" => BatchState::Failed,
-            "expired" => BatchState::Expired,
-            "cancelled" => BatchState::Cancelled,
-            other => {
-                return Err(self
-                    .endpoint
-                    .malformed(id, format!("unknown batch status {other:?}")));
-            }
-        };
-        let counts = batch.request_counts.unwrap_or_default();
-        Ok(BatchStatus {
-            state,
-            total: counts.total,
-            succeeded: counts.completed,
-            failed: counts.failed,
-        })
+        batch::status(self, model, batch_id).await
     }
 
     async fn batch_results(
@@ -401,42 +308,6 @@ impl AiProvider for OpenAiCompatible {
         model: &ModelSpec,
         batch_id: &str,
     ) -> Result<Vec<BatchItem>, AiError> {
-        let id = &model.provider_model_id;
-        let batch: WireBatch = self
-            .endpoint
-            .json(id, self.get(&format!("/batches/{batch_id}"))?)
-            .await?;
-        let mut items = Vec::new();
-        for file in [batch.output_file_id, batch.error_file_id]
-            .into_iter()
-            .flatten()
-        {
-            let body = self
-                .endpoint
-                .text(id, self.get(&format!("/files/{file}/content"))?)
-                .await?;
-            for line in body.lines().filter(|line| !line.trim().is_empty()) {
-                let line: BatchLine = self.endpoint.decode(id, line)?;
-                let outcome = match (line.response, line.error) {
-                    (Some(response), None) if response.status_code == 200 => {
-                        let completion: Completion = serde_json::from_value(response.body)
-                            .map_err(|e| self.endpoint.malformed(id, e.to_string()))?;
-                        completion.into_generation(&self.endpoint, id)
-                    }
-                    .map_err(|e| e.to_string()),
-                    (Some(response), _) => {
-                        Err(format!("HTTP {}: {}", response.status_code, response.body))
-                    }
-                    (None, error) => {
-                        Err(error.map_or_else(|| "no response".to_owned(), |e| e.to_string()))
-                    }
-                };
-                items.push(BatchItem {
-                    custom_id: line.custom_id,
-                    outcome,
-                });
-            }
-        }
-        Ok(items)
+        batch::results(self, model, batch_id).await
     }
 }
