@@ -277,3 +277,43 @@ async fn a_timeout_is_reported() {
     assert_error_row(ran.call(), "text", "timeout");
     ran.assert_totals(0.0, 0);
 }
+
+#[tokio::test]
+async fn an_error_event_mid_stream_is_reported_and_logged() {
+    let server = MockServer::start().await;
+    let events = [
+        (
+            "message_start",
+            json!({"type": "message_start", "message": message(json!([]), 25, 1)}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Once"}}),
+        ),
+        (
+            "error",
+            json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+        ),
+    ];
+    let sse: String = events
+        .iter()
+        .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
+        .collect();
+    Mock::given(method("POST"))
+        .and(path("/v1/messages"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(sse),
+        )
+        .mount(&server)
+        .await;
+    let ran = run(OneCall, "stream", "anthropic", provider(&server)).await;
+    let error = ran.outcome().error.unwrap();
+    assert_eq!(
+        error,
+        "anthropic model model-x: unexpected response: the stream reported an error: Overloaded"
+    );
+    assert_error_row(ran.call(), "stream", "Overloaded");
+    ran.assert_totals(0.0, 0);
+}

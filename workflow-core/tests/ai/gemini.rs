@@ -189,14 +189,22 @@ async fn a_batch_of_inline_requests_is_polled_and_read() {
 }
 
 #[tokio::test]
-async fn a_503_is_retried_then_succeeds() {
+async fn a_429_and_a_503_are_retried_then_succeed() {
     let server = MockServer::start().await;
+    let exhausted = json!({"error": {"code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED"}});
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/model-x:generateContent"))
+        .respond_with(ResponseTemplate::new(429).set_body_json(exhausted))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
     let unavailable = json!({"error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}});
     Mock::given(method("POST"))
         .and(path("/v1beta/models/model-x:generateContent"))
         .respond_with(ResponseTemplate::new(503).set_body_json(unavailable))
         .up_to_n_times(1)
-        .with_priority(1)
+        .with_priority(2)
         .mount(&server)
         .await;
     let parts = json!([{"text": "Hello!"}]);
@@ -207,7 +215,8 @@ async fn a_503_is_retried_then_succeeds() {
     .await;
     let ran = run(OneCall, "text", "gemini", provider(&server)).await;
     assert_eq!(ran.outcome().reply.as_deref(), Some("Hello!"));
-    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    assert_success_row(ran.call(), "text", 9, 3);
     ran.assert_totals(price(9, 3, false), 12);
 }
 

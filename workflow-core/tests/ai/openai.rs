@@ -344,3 +344,29 @@ async fn a_missing_key_names_the_variable() {
     assert!(server.received_requests().await.unwrap().is_empty());
     assert_error_row(ran.call(), "text", "no API key");
 }
+
+#[tokio::test]
+async fn a_retry_after_longer_than_the_backoff_limit_ends_the_retries() {
+    let server = MockServer::start().await;
+    let limited = json!({"error": {"message": "Rate limit reached", "type": "requests"}});
+    chat(
+        &server,
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "120")
+            .set_body_json(limited),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let ran = run(OneCall, "text", "openai", provider(&server)).await;
+    assert_eq!(
+        ran.outcome().error.as_deref(),
+        Some("openai model model-x: HTTP 429: Rate limit reached")
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "no retry before the asked 120 s"
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+    assert_error_row(ran.call(), "text", "HTTP 429");
+}
