@@ -42,8 +42,9 @@
 //! [`BatchStep`], [`Workflow`], ...; `use workflow_core::prelude::*` brings the common ones and the
 //! derives), with [`presets`] for stage configs. Running workflows: [`kernel`] (the commands and the stage
 //! hot path), [`hosts`] (worker and serverless), [`ports`] (the store and other traits), [`events`]
-//! (event sinks and plugins), [`ids`] (typed ids), [`ai`] (AI call logging and prices). The in-memory
-//! adapters, `FakeClock`, `StageRun` and the conformance suite are in the `workflow-testing` crate.
+//! (event sinks and plugins), [`ids`] (typed ids), [`ai`] (model calls from stages: `ctx.ai()`, the
+//! model registry, the HTTP providers). The in-memory adapters, `FakeClock`, `StageRun`,
+//! `ScriptedModel` and the conformance suite are in the `workflow-testing` crate.
 
 // Lets the macro expansions (`::workflow_core::…`) resolve inside this crate, including its unit tests.
 extern crate self as workflow_core;

@@ -96,9 +96,10 @@ impl Batch {
     }
 
     /// The answers of a finished batch, priced with the model's batch discount. Each answer is written
-    /// to `ai_calls` (call type `batch`, `metadata.batchId`) once: reading the results again (for
-    /// example after a crash before the stage completed) writes rows only for answers not yet written. Every read adds
-    /// the batch's cost to the stage reading it, so read them once per `check_completion`.
+    /// to `ai_calls` once (call type `batch`, `metadata.batchId` and `customId`): reading the results
+    /// again (for example after a crash before the stage completed) writes rows only for answers not yet
+    /// written. Every read adds the batch's cost to the stage reading it, so read them once per
+    /// `check_completion`.
     pub async fn results(&self, handle: &BatchHandle) -> Result<Vec<BatchResult>, AiError> {
         let (spec, provider) = self.helper.resolve(&self.model)?;
         let items = provider.batch_results(spec, &handle.id).await?;

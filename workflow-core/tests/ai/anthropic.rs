@@ -144,11 +144,7 @@ async fn a_stream_sums_usage_from_message_start_and_message_delta() {
     Mock::given(method("POST"))
         .and(path("/v1/messages"))
         .and(body_partial_json(json!({"stream": true})))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/event-stream")
-                .set_body_string(sse),
-        )
+        .respond_with(event_stream(sse))
         .mount(&server)
         .await;
     let ran = run(OneCall, "stream", "anthropic", provider(&server)).await;
@@ -174,13 +170,14 @@ async fn a_message_batch_is_created_polled_and_its_results_read() {
         .respond_with(ResponseTemplate::new(200).set_body_json(batch("in_progress", Value::Null)))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/messages/batches/msgbatch_1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(batch("in_progress", Value::Null)))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        "GET",
+        "/v1/messages/batches/msgbatch_1",
+        ResponseTemplate::new(200).set_body_json(batch("in_progress", Value::Null)),
+        1,
+    )
+    .await;
     let results_url = format!("{}/v1/messages/batches/msgbatch_1/results", server.uri());
     Mock::given(method("GET"))
         .and(path("/v1/messages/batches/msgbatch_1"))
@@ -217,20 +214,15 @@ async fn overloaded_529_is_retried_then_succeeds() {
     let server = MockServer::start().await;
     let overloaded =
         json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}});
-    Mock::given(method("POST"))
-        .and(path("/v1/messages"))
-        .respond_with(ResponseTemplate::new(529).set_body_json(overloaded))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/messages"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "0").set_body_json(json!({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}})))
-        .up_to_n_times(1)
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        "POST",
+        "/v1/messages",
+        ResponseTemplate::new(529).set_body_json(overloaded),
+        1,
+    )
+    .await;
+    answer_once(&server, "POST", "/v1/messages", ResponseTemplate::new(429).insert_header("retry-after", "0").set_body_json(json!({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}})), 2).await;
     let reply = message(json!([{"type": "text", "text": "Hello!"}]), 14, 4);
     messages(&server, ResponseTemplate::new(200).set_body_json(reply)).await;
     let ran = run(OneCall, "text", "anthropic", provider(&server)).await;
@@ -301,11 +293,7 @@ async fn an_error_event_mid_stream_is_reported_and_logged() {
         .collect();
     Mock::given(method("POST"))
         .and(path("/v1/messages"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/event-stream")
-                .set_body_string(sse),
-        )
+        .respond_with(event_stream(sse))
         .mount(&server)
         .await;
     let ran = run(OneCall, "stream", "anthropic", provider(&server)).await;

@@ -125,11 +125,7 @@ async fn a_stream_takes_the_last_usage_metadata() {
         .collect();
     Mock::given(method("POST"))
         .and(path("/v1beta/models/model-x:streamGenerateContent"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/event-stream")
-                .set_body_string(sse),
-        )
+        .respond_with(event_stream(sse))
         .mount(&server)
         .await;
     let ran = run(OneCall, "stream", "gemini", provider(&server)).await;
@@ -155,15 +151,14 @@ async fn a_batch_of_inline_requests_is_polled_and_read() {
         .respond_with(ResponseTemplate::new(200).set_body_json(operation("BATCH_STATE_PENDING", Value::Null)))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1beta/batches/b-1"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(operation("BATCH_STATE_RUNNING", Value::Null)),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        "GET",
+        "/v1beta/batches/b-1",
+        ResponseTemplate::new(200).set_body_json(operation("BATCH_STATE_RUNNING", Value::Null)),
+        1,
+    )
+    .await;
     let inlined = json!({"@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput",
         "inlinedResponses": {"inlinedResponses": [
             {"response": content(json!([{"text": "one"}]), 100, 10, 0), "metadata": {"key": "doc-1"}},
@@ -192,21 +187,23 @@ async fn a_batch_of_inline_requests_is_polled_and_read() {
 async fn a_429_and_a_503_are_retried_then_succeed() {
     let server = MockServer::start().await;
     let exhausted = json!({"error": {"code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED"}});
-    Mock::given(method("POST"))
-        .and(path("/v1beta/models/model-x:generateContent"))
-        .respond_with(ResponseTemplate::new(429).set_body_json(exhausted))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        "POST",
+        "/v1beta/models/model-x:generateContent",
+        ResponseTemplate::new(429).set_body_json(exhausted),
+        1,
+    )
+    .await;
     let unavailable = json!({"error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}});
-    Mock::given(method("POST"))
-        .and(path("/v1beta/models/model-x:generateContent"))
-        .respond_with(ResponseTemplate::new(503).set_body_json(unavailable))
-        .up_to_n_times(1)
-        .with_priority(2)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        "POST",
+        "/v1beta/models/model-x:generateContent",
+        ResponseTemplate::new(503).set_body_json(unavailable),
+        2,
+    )
+    .await;
     let parts = json!([{"text": "Hello!"}]);
     generate(
         &server,

@@ -163,6 +163,32 @@ workflow! {
     }
 }
 
+/// Answers the first request to `verb path` with `response` (then lets lower-priority mocks answer):
+/// `priority` 1 goes first, 2 next.
+pub async fn answer_once(
+    server: &wiremock::MockServer,
+    verb: &str,
+    route: &str,
+    response: wiremock::ResponseTemplate,
+    priority: u8,
+) {
+    use wiremock::matchers::{method, path};
+    wiremock::Mock::given(method(verb))
+        .and(path(route))
+        .respond_with(response)
+        .up_to_n_times(1)
+        .with_priority(priority)
+        .mount(server)
+        .await;
+}
+
+/// A `text/event-stream` response with `body` (the events, already framed).
+pub fn event_stream(body: String) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200)
+        .insert_header("content-type", "text/event-stream")
+        .set_body_string(body)
+}
+
 /// Fast retries and a short timeout, so the retry and timeout tests take milliseconds.
 pub fn fast() -> HttpOptions {
     HttpOptions {

@@ -167,11 +167,7 @@ async fn a_stream_yields_pieces_and_records_the_final_usage() {
         .and(body_partial_json(
             json!({"stream": true, "stream_options": {"include_usage": true}}),
         ))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "text/event-stream")
-                .set_body_string(sse),
-        )
+        .respond_with(event_stream(sse))
         .mount(&server)
         .await;
     let ran = run(OneCall, "stream", "openai", provider(&server)).await;
@@ -204,13 +200,14 @@ async fn a_batch_is_uploaded_polled_and_its_results_priced_with_the_discount() {
         .respond_with(ResponseTemplate::new(200).set_body_json(batch("validating", Value::Null)))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/batches/batch_1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(batch("in_progress", Value::Null)))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        "GET",
+        "/v1/batches/batch_1",
+        ResponseTemplate::new(200).set_body_json(batch("in_progress", Value::Null)),
+        1,
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path("/v1/batches/batch_1"))
         .respond_with(
@@ -265,17 +262,9 @@ async fn a_batch_is_uploaded_polled_and_its_results_priced_with_the_discount() {
 #[tokio::test]
 async fn a_429_is_retried_after_retry_after_and_then_succeeds() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(
-            ResponseTemplate::new(429)
+    answer_once(&server, "POST", "/v1/chat/completions", ResponseTemplate::new(429)
                 .insert_header("retry-after", "1")
-                .set_body_json(json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}})),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+                .set_body_json(json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}})), 1).await;
     chat(
         &server,
         ResponseTemplate::new(200).set_body_json(completion("Hello!", 12, 3)),

@@ -1,7 +1,7 @@
 //! [`Anthropic`]: the Messages API, streaming and Message Batches. Structured output is a forced tool
 //! call whose input schema is the requested type's. Anthropic has no embeddings API.
 
-use super::http::{ApiKey, Endpoint, HttpOptions};
+use super::http::{ApiKey, Endpoint};
 use super::sse;
 use crate::ai::error::AiError;
 use crate::ai::models::ModelSpec;
@@ -33,6 +33,8 @@ pub struct Anthropic {
     endpoint: Endpoint,
 }
 
+super::endpoint_settings!(Anthropic);
+
 impl Anthropic {
     /// The API at `base_url` (the part before `/v1/messages`), key from `ANTHROPIC_API_KEY`.
     pub fn new(base_url: &str) -> Self {
@@ -47,27 +49,6 @@ impl Anthropic {
             &std::env::var("ANTHROPIC_BASE_URL")
                 .unwrap_or_else(|_| "https://api.anthropic.com".into()),
         )
-    }
-
-    /// Uses `key` instead of the environment.
-    #[must_use]
-    pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.endpoint.key = ApiKey::Given(key.into());
-        self
-    }
-
-    /// Reads the API key from environment variable `name` (at each call) instead.
-    #[must_use]
-    pub fn api_key_env(mut self, name: &str) -> Self {
-        self.endpoint.key = ApiKey::env(&[name]);
-        self
-    }
-
-    /// Sets timeouts and retries.
-    #[must_use]
-    pub fn options(mut self, options: HttpOptions) -> Self {
-        self.endpoint.options = options;
-        self
     }
 
     fn request(

@@ -3,7 +3,7 @@
 
 mod batch;
 
-use super::http::{ApiKey, Endpoint, HttpOptions};
+use super::http::{ApiKey, Endpoint};
 use super::sse;
 use crate::ai::error::AiError;
 use crate::ai::models::ModelSpec;
@@ -12,7 +12,7 @@ use crate::ai::provider::{
     StreamEvent, Usage,
 };
 use async_trait::async_trait;
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::BoxStream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -30,6 +30,8 @@ pub struct Gemini {
     endpoint: Endpoint,
 }
 
+super::endpoint_settings!(Gemini);
+
 impl Gemini {
     /// The API at `base_url` (the part before `/v1beta`), key from the environment.
     pub fn new(base_url: &str) -> Self {
@@ -44,27 +46,6 @@ impl Gemini {
         let base = std::env::var("GEMINI_BASE_URL")
             .unwrap_or_else(|_| "https://generativelanguage.googleapis.com".into());
         Gemini::new(&base)
-    }
-
-    /// Uses `key` instead of the environment.
-    #[must_use]
-    pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.endpoint.key = ApiKey::Given(key.into());
-        self
-    }
-
-    /// Reads the API key from environment variable `name` (at each call) instead.
-    #[must_use]
-    pub fn api_key_env(mut self, name: &str) -> Self {
-        self.endpoint.key = ApiKey::env(&[name]);
-        self
-    }
-
-    /// Sets timeouts and retries.
-    #[must_use]
-    pub fn options(mut self, options: HttpOptions) -> Self {
-        self.endpoint.options = options;
-        self
     }
 
     fn request(
@@ -260,26 +241,12 @@ impl AiProvider for Gemini {
             .endpoint
             .send(&id, self.request(&path, Some(content_body(prompt)))?)
             .await?;
-        let endpoint = self.endpoint.clone();
-        let events = sse::events(&self.endpoint, &id, response).flat_map(move |event| {
-            let decoded: Vec<Result<StreamEvent, AiError>> =
-                match event.and_then(|event| endpoint.decode::<ContentReply>(&id, &event.data)) {
-                    Err(error) => vec![Err(error)],
-                    Ok(chunk) => {
-                        let text = chunk.text();
-                        let mut out = Vec::new();
-                        if !text.is_empty() {
-                            out.push(Ok(StreamEvent::Text(text)));
-                        }
-                        if let Some(usage) = chunk.usage_metadata {
-                            out.push(Ok(StreamEvent::Usage(usage.into())));
-                        }
-                        out
-                    }
-                };
-            futures::stream::iter(decoded)
-        });
-        Ok(events.boxed())
+        Ok(sse::chunks(
+            &self.endpoint,
+            &id,
+            response,
+            |chunk: ContentReply| (Some(chunk.text()), chunk.usage_metadata.map(Usage::from)),
+        ))
     }
 
     async fn submit_batch(

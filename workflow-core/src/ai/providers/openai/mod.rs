@@ -3,7 +3,7 @@
 
 mod batch;
 
-use super::http::{ApiKey, Endpoint, HttpOptions};
+use super::http::{ApiKey, Endpoint};
 use super::sse;
 use crate::ai::error::AiError;
 use crate::ai::models::ModelSpec;
@@ -12,7 +12,7 @@ use crate::ai::provider::{
     StreamEvent, Usage,
 };
 use async_trait::async_trait;
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::BoxStream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -30,6 +30,8 @@ use serde_json::{Value, json};
 pub struct OpenAiCompatible {
     endpoint: Endpoint,
 }
+
+super::endpoint_settings!(OpenAiCompatible);
 
 impl OpenAiCompatible {
     /// A provider called `name` at `base_url` (the part before `/chat/completions`), without a key.
@@ -56,27 +58,6 @@ impl OpenAiCompatible {
         OpenAiCompatible {
             endpoint: Endpoint::new("openrouter", &base, ApiKey::env(&["OPENROUTER_API_KEY"])),
         }
-    }
-
-    /// Uses `key` instead of the environment.
-    #[must_use]
-    pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.endpoint.key = ApiKey::Given(key.into());
-        self
-    }
-
-    /// Reads the API key from environment variable `name` (at each call) instead.
-    #[must_use]
-    pub fn api_key_env(mut self, name: &str) -> Self {
-        self.endpoint.key = ApiKey::env(&[name]);
-        self
-    }
-
-    /// Sets timeouts and retries.
-    #[must_use]
-    pub fn options(mut self, options: HttpOptions) -> Self {
-        self.endpoint.options = options;
-        self
     }
 
     fn post(
@@ -254,37 +235,20 @@ impl AiProvider for OpenAiCompatible {
             .endpoint
             .send(&id, self.post("/chat/completions", &body)?)
             .await?;
-        let endpoint = self.endpoint.clone();
-        let events = sse::events(&self.endpoint, &id, response)
-            .take_while(|event| {
-                futures::future::ready(!matches!(event, Ok(e) if e.data.trim() == "[DONE]"))
-            })
-            .flat_map(move |event| {
-                let decoded: Vec<Result<StreamEvent, AiError>> = match event {
-                    Err(error) => vec![Err(error)],
-                    Ok(event) => match endpoint.decode::<Completion>(&id, &event.data) {
-                        Err(error) => vec![Err(error)],
-                        Ok(chunk) => {
-                            let mut out = Vec::new();
-                            let text = chunk
-                                .choices
-                                .into_iter()
-                                .next()
-                                .and_then(|c| c.delta)
-                                .and_then(|d| d.content);
-                            if let Some(text) = text.filter(|t| !t.is_empty()) {
-                                out.push(Ok(StreamEvent::Text(text)));
-                            }
-                            if let Some(usage) = chunk.usage {
-                                out.push(Ok(StreamEvent::Usage(usage.into())));
-                            }
-                            out
-                        }
-                    },
-                };
-                futures::stream::iter(decoded)
-            });
-        Ok(events.boxed())
+        Ok(sse::chunks(
+            &self.endpoint,
+            &id,
+            response,
+            |chunk: Completion| {
+                let text = chunk
+                    .choices
+                    .into_iter()
+                    .next()
+                    .and_then(|c| c.delta)
+                    .and_then(|d| d.content);
+                (text, chunk.usage.map(Usage::from))
+            },
+        ))
     }
 
     async fn submit_batch(
