@@ -22,7 +22,7 @@ macro_rules! endpoint_settings {
                 self
             }
 
-            /// Sets timeouts and retries (default [`HttpOptions::default`]).
+            /// Sets timeouts and retries (default [`HttpOptions::default`](crate::ai::providers::HttpOptions)).
             #[must_use]
             pub fn options(mut self, options: $crate::ai::providers::HttpOptions) -> Self {
                 self.endpoint.options = options;
