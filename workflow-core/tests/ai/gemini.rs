@@ -228,7 +228,13 @@ async fn a_timeout_is_reported() {
             .set_delay(Duration::from_secs(2)),
     )
     .await;
-    let ran = run(OneCall, "text", "gemini", provider(&server)).await;
+    let ran = run(
+        OneCall,
+        "text",
+        "gemini",
+        provider(&server).options(impatient()),
+    )
+    .await;
     assert!(
         ran.outcome()
             .error

@@ -189,13 +189,21 @@ pub fn event_stream(body: String) -> wiremock::ResponseTemplate {
         .set_body_string(body)
 }
 
-/// Fast retries and a short timeout, so the retry and timeout tests take milliseconds.
+/// Fast retries, so the retry tests take milliseconds; a timeout generous enough for a loaded machine.
 pub fn fast() -> HttpOptions {
     HttpOptions {
-        timeout: Duration::from_millis(300),
+        timeout: Duration::from_secs(10),
         max_retries: 2,
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_secs(5),
+    }
+}
+
+/// [`fast`] with a 300 ms timeout, for the timeout tests (their mocks answer after 2 s).
+pub fn impatient() -> HttpOptions {
+    HttpOptions {
+        timeout: Duration::from_millis(300),
+        ..fast()
     }
 }
 

@@ -305,7 +305,13 @@ async fn a_timeout_is_retried_then_reported_and_logged_at_no_cost() {
         .set_body_json(completion("late", 1, 1))
         .set_delay(Duration::from_secs(2));
     chat(&server, slow).await;
-    let ran = run(OneCall, "text", "openai", provider(&server)).await;
+    let ran = run(
+        OneCall,
+        "text",
+        "openai",
+        provider(&server).options(impatient()),
+    )
+    .await;
     let error = ran.outcome().error.unwrap();
     assert!(
         error.contains("openai model model-x: no answer within 300ms"),
