@@ -93,8 +93,34 @@ impl Kernel {
     ) -> Result<C::Output, KernelError> {
         let key = command.idempotency_key().map(str::to_owned);
         let mut unit = UnitOfWork::begin(self, Self::causation_id(key.as_deref())).await?;
+        // Every way out ends the transaction before returning: a dropped one would keep its locks until
+        // the driver got round to the rollback.
+        match Self::unit_body(&mut unit, key, command, handler).await {
+            Ok((output, Finish::Commit)) => {
+                unit.commit().await?;
+                Ok(output)
+            }
+            Ok((output, Finish::RollBack)) => {
+                unit.rollback().await;
+                Ok(output)
+            }
+            Err(error) => {
+                unit.rollback().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// [`in_unit`](Self::in_unit) inside its transaction: the idempotency key, the handler, the result
+    /// stored under the key; says whether to commit (a replay writes nothing).
+    async fn unit_body<C: Command>(
+        unit: &mut UnitOfWork<'_>,
+        key: Option<String>,
+        command: C,
+        handler: impl AsyncFnOnce(C, &mut UnitOfWork<'_>) -> Result<C::Output, KernelError>,
+    ) -> Result<(C::Output, Finish), KernelError> {
         if let Some(key) = &key {
-            let stale = self.ports().config.idempotency_stale_in_progress;
+            let stale = unit.kernel.ports().config.idempotency_stale_in_progress;
             let acquired = unit
                 .tx
                 .acquire_idempotency_key(key, C::TYPE, unit.now, stale)
@@ -108,7 +134,7 @@ impl Kernel {
                             detail: e.to_string(),
                         }
                     })?;
-                    if let Some(difference) = command.replay_conflict(&cached, &mut unit).await? {
+                    if let Some(difference) = command.replay_conflict(&cached, unit).await? {
                         return Err(KernelError::IdempotencyConflict {
                             command: C::TYPE,
                             key: key.clone(),
@@ -116,7 +142,7 @@ impl Kernel {
                         });
                     }
                     tracing::debug!("replaying the cached result");
-                    return Ok(cached);
+                    return Ok((cached, Finish::RollBack));
                 }
                 IdempotencyAcquire::InProgress => {
                     return Err(KernelError::IdempotencyInProgress {
@@ -127,14 +153,19 @@ impl Kernel {
                 IdempotencyAcquire::Acquired => {}
             }
         }
-        let output = handler(command, &mut unit).await?;
+        let output = handler(command, unit).await?;
         if let Some(key) = &key {
             let result = serde_json::to_value(&output).unwrap_or_default();
             unit.tx
                 .complete_idempotency_key(key, C::TYPE, &result)
                 .await?;
         }
-        unit.commit().await?;
-        Ok(output)
+        Ok((output, Finish::Commit))
     }
+}
+
+/// How [`Kernel::in_unit`] ends its transaction.
+enum Finish {
+    Commit,
+    RollBack,
 }

@@ -91,6 +91,7 @@ impl<'k> UnitOfWork<'k> {
     /// rolls back and does none of it).
     pub async fn commit(mut self) -> Result<(), KernelError> {
         if self.abandoned {
+            self.rollback().await;
             return Ok(());
         }
         if !self.events.is_empty() {
@@ -110,19 +111,34 @@ impl<'k> UnitOfWork<'k> {
         }
         Ok(())
     }
+
+    /// Rolls the transaction back now (its locks are released when this returns), writing nothing. A
+    /// failed rollback is logged: the driver discards the connection, which ends the transaction too.
+    pub async fn rollback(self) {
+        if let Err(error) = self.tx.rollback().await {
+            tracing::warn!(%error, "could not roll back a transaction");
+        }
+    }
 }
 
 impl Kernel {
     /// Runs `work` in a unit of work and commits it (for commands that work in several transactions).
-    /// An error drops the unit, which rolls the transaction back.
+    /// An error rolls the transaction back before it is returned.
     pub(crate) async fn transact<T>(
         &self,
         causation: &str,
         work: impl AsyncFnOnce(&mut UnitOfWork<'_>) -> Result<T, KernelError>,
     ) -> Result<T, KernelError> {
         let mut unit = UnitOfWork::begin(self, causation.to_owned()).await?;
-        let value = work(&mut unit).await?;
-        unit.commit().await?;
-        Ok(value)
+        match work(&mut unit).await {
+            Ok(value) => {
+                unit.commit().await?;
+                Ok(value)
+            }
+            Err(error) => {
+                unit.rollback().await;
+                Err(error)
+            }
+        }
     }
 }

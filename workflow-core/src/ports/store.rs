@@ -76,6 +76,15 @@ pub trait Store: Send + Sync + 'static {
 pub trait Tx: Executor {
     /// Commits.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// Rolls back, releasing the transaction's row and advisory locks before it returns. Dropping a
+    /// transaction also rolls it back, but a driver may send that rollback later (sqlx does, from the
+    /// pool), and until then the locks are held: a job claim could pass over a run whose lock a
+    /// finished no-op command still held. The default drops the transaction.
+    async fn rollback(self: Box<Self>) -> Result<(), StoreError> {
+        drop(self);
+        Ok(())
+    }
 }
 
 /// The run a blob key belongs to (`workflow-v2/<workflowType>/<runId>/...`), if it has that layout.

@@ -25,6 +25,13 @@ macro_rules! executor_impl {
                     Holder::Pools { .. } => Ok(()),
                 }
             }
+
+            async fn rollback(self: Box<Self>) -> Result<(), StoreError> {
+                match self.holder {
+                    Holder::Tx(tx) => tx.rollback().await.map_err(failed("roll back")),
+                    Holder::Pools { .. } => Ok(()),
+                }
+            }
         }
 
         #[async_trait]
