@@ -12,7 +12,7 @@ use crate::definition::record::UsageMeter;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// A model call's result with what it cost.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,12 +68,16 @@ impl AiHelper {
         self
     }
 
-    /// A helper whose calls fail with [`AiError::NoCallLog`] (a stage environment not bound to a kernel).
-    pub(crate) fn unconfigured() -> Self {
-        AiHelper::root(
-            Arc::new(AiSetup::new(ModelRegistry::empty(), Providers::empty())),
-            None,
-        )
+    /// The helper whose calls fail with [`AiError::NoCallLog`] (a stage environment not bound to a
+    /// kernel), shared by every such environment.
+    pub(crate) fn unconfigured() -> &'static AiHelper {
+        static UNCONFIGURED: LazyLock<AiHelper> = LazyLock::new(|| {
+            AiHelper::root(
+                Arc::new(AiSetup::new(ModelRegistry::empty(), Providers::empty())),
+                None,
+            )
+        });
+        &UNCONFIGURED
     }
 
     /// The kernel's helper: no topic yet, possibly no logger (a store without `ai_calls`).

@@ -51,7 +51,9 @@ pub struct StageEnv {
     typed_resume_state: OnceLock<Box<dyn Any + Send + Sync>>,
     storage: StageStorage,
     recorder: Recorder,
-    ai: AiHelper,
+    /// The kernel's AI helper, bound to this stage by the first `ai()` (most stages never call it).
+    ai_root: Option<AiHelper>,
+    ai: OnceLock<AiHelper>,
 }
 
 impl StageEnv {
@@ -65,7 +67,8 @@ impl StageEnv {
             typed_resume_state: OnceLock::new(),
             storage,
             recorder,
-            ai: AiHelper::unconfigured(),
+            ai_root: None,
+            ai: OnceLock::new(),
         }
     }
 
@@ -74,11 +77,8 @@ impl StageEnv {
     /// kernel does this for every execution; tests of a single stage call it themselves.
     #[must_use]
     pub fn with_ai(mut self, ai: &AiHelper) -> Self {
-        self.ai = ai.for_stage(
-            &self.info.workflow_run_id,
-            &self.info.stage_id,
-            self.recorder.usage_meter(),
-        );
+        self.ai_root = Some(ai.clone());
+        self.ai = OnceLock::new();
         self
     }
 
@@ -219,7 +219,16 @@ impl StageEnv {
     /// # fn main() {}
     /// ```
     pub fn ai(&self) -> &AiHelper {
-        &self.ai
+        match &self.ai_root {
+            Some(root) => self.ai.get_or_init(|| {
+                root.for_stage(
+                    &self.info.workflow_run_id,
+                    &self.info.stage_id,
+                    self.recorder.usage_meter(),
+                )
+            }),
+            None => AiHelper::unconfigured(),
+        }
     }
 
     /// Sets a custom metric (stored in the stage's `metrics`).
