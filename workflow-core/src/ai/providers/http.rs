@@ -4,6 +4,7 @@
 use crate::ai::error::AiError;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Timeouts and retries of an HTTP provider.
@@ -64,7 +65,8 @@ pub(crate) struct Endpoint {
     pub base_url: String,
     pub key: ApiKey,
     pub options: HttpOptions,
-    client: reqwest::Client,
+    /// Built at the first request: every kernel builds the default providers, most never call them.
+    client: Arc<OnceLock<reqwest::Client>>,
 }
 
 impl Endpoint {
@@ -74,7 +76,7 @@ impl Endpoint {
             base_url: base_url.trim_end_matches('/').to_owned(),
             key,
             options: HttpOptions::default(),
-            client: reqwest::Client::new(),
+            client: Arc::default(),
         }
     }
 
@@ -100,7 +102,7 @@ impl Endpoint {
     }
 
     pub(crate) fn client(&self) -> &reqwest::Client {
-        &self.client
+        self.client.get_or_init(reqwest::Client::new)
     }
 
     /// Sends the request `build` makes (again for each attempt) until it succeeds, fails in a way not
