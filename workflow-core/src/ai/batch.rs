@@ -113,11 +113,7 @@ impl Batch {
                 Ok(generation) => {
                     let usage = generation.usage;
                     let cost = if recorded.contains(&item.custom_id) {
-                        let cost = spec.cost(usage.input_tokens, usage.output_tokens, true);
-                        if let Some(meter) = self.helper.meter.as_ref() {
-                            meter.add(cost, usage.total());
-                        }
-                        cost
+                        self.helper.charge(spec, usage, true)
                     } else {
                         let meta = json!({"batchId": handle.id, "customId": item.custom_id});
                         let response = generation.text.clone();

@@ -33,6 +33,16 @@ impl AiHelper {
         }
     }
 
+    /// Prices `usage` at `spec`'s rates (with the batch discount when `batch`) and adds it to the stage's
+    /// metrics; returns the cost.
+    pub(crate) fn charge(&self, spec: &ModelSpec, usage: Usage, batch: bool) -> f64 {
+        let cost = spec.cost(usage.input_tokens, usage.output_tokens, batch);
+        if let Some(meter) = &self.meter {
+            meter.add(cost, usage.total());
+        }
+        cost
+    }
+
     /// Adds the call's cost to the stage and writes its row; returns the cost. A row that cannot be
     /// written is reported as a warning: the call happened and its cost stays in the stage's metrics.
     #[allow(clippy::too_many_arguments)]
@@ -46,10 +56,7 @@ impl AiHelper {
         batch: bool,
         metadata: Option<Value>,
     ) -> f64 {
-        let cost = spec.cost(usage.input_tokens, usage.output_tokens, batch);
-        if let Some(meter) = &self.meter {
-            meter.add(cost, usage.total());
-        }
+        let cost = self.charge(spec, usage, batch);
         let mut meta = json!({"provider": spec.provider, "status": "success"});
         if let (Some(Value::Object(extra)), Value::Object(map)) = (metadata, &mut meta) {
             map.extend(extra);
