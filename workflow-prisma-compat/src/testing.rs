@@ -196,19 +196,13 @@ fn topic_statement(
     matching: crate::sql::statements::TopicMatch,
     query: &PlannedQuery,
 ) -> Option<(&'static str, String, Option<String>)> {
-    use crate::sql::statements::{TopicMatch, prefix_successor};
     let statements = crate::sql::statements(dialect);
     let (variants, prefix) = match query {
         PlannedQuery::AiCallsByTopic(prefix) => (&statements.ai_calls_by_topic, prefix),
         PlannedQuery::AiUsageByTopic(prefix) => (&statements.ai_usage_by_topic, prefix),
         _ => return None,
     };
-    let upper = prefix_successor(prefix).filter(|_| matching == TopicMatch::Range);
-    let matching = if upper.is_some() {
-        TopicMatch::Range
-    } else {
-        TopicMatch::Exact
-    };
+    let (matching, upper) = matching.bounds(prefix);
     Some((variants[matching as usize], prefix.clone(), upper))
 }
 

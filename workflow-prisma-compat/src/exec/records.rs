@@ -3,7 +3,7 @@
 
 use super::{SqlExecutor, blob_run, failed};
 use crate::codec::{Json, Ts};
-use crate::sql::statements::{TopicMatch, prefix_successor};
+use crate::sql::statements::TopicMatch;
 use crate::sql::{Dialect, statements};
 use crate::tables::{ANNOTATIONS, Decoded};
 use chrono::{DateTime, Utc};
@@ -381,7 +381,7 @@ macro_rules! records_ops {
                 prefix: &str,
                 matching: TopicMatch,
             ) -> Result<Vec<AiCallRecord>, StoreError> {
-                let (matching, upper) = topic_bounds(prefix, matching);
+                let (matching, upper) = matching.bounds(prefix);
                 let query = sqlx::query_as::<_, Decoded<AiCallRecord>>(
                     statements($dialect).ai_calls_by_topic[matching as usize],
                 )
@@ -400,7 +400,7 @@ macro_rules! records_ops {
                 prefix: &str,
                 matching: TopicMatch,
             ) -> Result<AiUsage, StoreError> {
-                let (matching, upper) = topic_bounds(prefix, matching);
+                let (matching, upper) = matching.bounds(prefix);
                 let query = sqlx::query_as::<_, (i64, i64, i64, f64)>(
                     statements($dialect).ai_usage_by_topic[matching as usize],
                 )
@@ -420,15 +420,6 @@ macro_rules! records_ops {
             }
         }
     };
-}
-
-/// The statement variant and upper bound for `prefix`: a range needs the prefix's successor, and a
-/// prefix without one (empty) matches everything, which the exact form expresses.
-fn topic_bounds(prefix: &str, matching: TopicMatch) -> (TopicMatch, Option<String>) {
-    match (matching, prefix_successor(prefix)) {
-        (TopicMatch::Range, Some(upper)) => (TopicMatch::Range, Some(upper)),
-        _ => (TopicMatch::Exact, None),
-    }
 }
 
 #[cfg(feature = "postgres")]

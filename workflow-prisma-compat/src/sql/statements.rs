@@ -128,6 +128,15 @@ pub(crate) enum TopicMatch {
 }
 
 impl TopicMatch {
+    /// The variant to use for `prefix` and the upper bound it binds: a range needs the prefix's
+    /// successor, and a prefix without one (empty) matches everything, which the exact form expresses.
+    pub(crate) fn bounds(self, prefix: &str) -> (TopicMatch, Option<String>) {
+        match (self, prefix_successor(prefix)) {
+            (TopicMatch::Range, Some(upper)) => (TopicMatch::Range, Some(upper)),
+            _ => (TopicMatch::Exact, None),
+        }
+    }
+
     const PREDICATES: [&'static str; 2] = [
         "substr(\"topic\", 1, length($1)) = $1",
         "\"topic\" >= $1 AND \"topic\" < $2",
